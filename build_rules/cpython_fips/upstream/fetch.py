@@ -1,0 +1,160 @@
+"""Rules that obtain a pinned source archive from the first place that has it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from pants.base.build_root import BuildRoot
+from pants.core.util_rules.system_binaries import BashBinary
+from pants.engine.fs import Digest, DownloadFile
+from pants.engine.internals.native_engine import EngineError
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.rules import Get, collect_rules, rule
+from pants.util.logging import LogLevel
+
+from cpython_fips.upstream.pins import (
+    Location,
+    SourceArchivePin,
+    candidate_locations,
+    debian_archive_uris,
+)
+from cpython_fips.upstream.subsystems import SourceMirrors
+
+logger = logging.getLogger(__name__)
+
+# The download intrinsic's message when the content does not match the expected digest.
+_WRONG_DIGEST = re.compile(
+    r"want Digest \{ hash: Fingerprint<(?P<want>[0-9a-f]{64})>, size_bytes: (?P<want_size>\d+) \},? "
+    r"got Digest \{ hash: Fingerprint<(?P<got>[0-9a-f]{64})>, size_bytes: (?P<got_size>\d+) \}"
+)
+
+
+class SourceArchiveError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class DebianArchives:
+    uris: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    location: Location
+    failure: str
+
+
+@dataclass(frozen=True)
+class SourceArchiveFetch:
+    """The outcome of looking for a pin: the file and where it came from, or every failed attempt.
+
+    `mismatch` holds the message of a file found with a digest other than the pin's.
+    """
+
+    pin: SourceArchivePin
+    digest: Optional[Digest]
+    origin: Optional[Location]
+    attempts: Tuple[Attempt, ...]
+    mismatch: Optional[str] = None
+
+    def error_message(self) -> str:
+        if self.mismatch:
+            return self.mismatch
+        tried = "\n".join(f"  - {a.location.url}: {a.failure}" for a in self.attempts) or (
+            "  (no location: the pin has no URLs, or no mirror entry applies to it)"
+        )
+        return (
+            f"Could not obtain the source archive {self.pin.filename} for {self.pin.address} "
+            f"(sha256 {self.pin.sha256}, {self.pin.size} bytes). Tried, in the order of "
+            f"[source-mirrors].mirrors:\n{tried}\n"
+            "Put the file into a directory listed in [source-mirrors].mirrors (e.g. "
+            "`./pants --source-mirrors-mirrors=\"+['/path/to/dir']\" ...`), or make one of the "
+            "places above reachable."
+        )
+
+
+@dataclass(frozen=True)
+class FetchedSourceArchive:
+    pin: SourceArchivePin
+    digest: Digest
+    origin: Location
+
+
+@rule(desc="Find the Debian archives apt is configured with")
+async def find_debian_archives(mirrors: SourceMirrors, bash: BashBinary) -> DebianArchives:
+    if mirrors.debian_archives:
+        return DebianArchives(tuple(mirrors.debian_archives))
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=(
+                bash.path,
+                "-c",
+                # Bash built-ins only: the process has no PATH. Files are separated by a blank
+                # line, which also ends a deb822 stanza.
+                "for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list "
+                "/etc/apt/sources.list.d/*.sources; do "
+                '[[ -r "$f" ]] && printf "%s\\n\\n" "$(<"$f")"; done; exit 0',
+            ),
+            description="Read the host's apt sources",
+            # The host's configuration, not a build input: never persisted in a cache.
+            cache_scope=ProcessCacheScope.PER_SESSION,
+        ),
+    )
+    return DebianArchives(debian_archive_uris(result.stdout.decode(errors="replace")))
+
+
+def _describe_failure(error: Exception, pin: SourceArchivePin, location: Location) -> Tuple[str, bool]:
+    """A one-line reason for a failed download, and whether it was a digest mismatch."""
+    message = str(error)
+    wrong = _WRONG_DIGEST.search(message)
+    if wrong:
+        return (
+            f"Checksum mismatch for the source archive {pin.filename} of {pin.address}, "
+            f"from {location.url} ([source-mirrors] entry `{location.mirror}`): expected sha256 "
+            f"{pin.sha256} ({pin.size} bytes), got sha256 {wrong['got']} "
+            f"({wrong['got_size']} bytes). The file was not used and nothing was cached. Replace "
+            "or remove the file at that location; if the pin itself is wrong, fix it in "
+            f"{pin.address.spec_path}/BUILD.",
+            True,
+        )
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    reason = next((line for line in reversed(lines) if not line.startswith(("Traceback", "File "))), "")
+    return reason[:300] or type(error).__name__, False
+
+
+@rule(desc="Fetch a pinned source archive", level=LogLevel.DEBUG)
+async def fetch_source_archive_attempts(
+    pin: SourceArchivePin,
+    mirrors: SourceMirrors,
+    debian_archives: DebianArchives,
+    build_root: BuildRoot,
+) -> SourceArchiveFetch:
+    locations = candidate_locations(pin, mirrors.mirrors, debian_archives.uris, build_root.path)
+    attempts = []
+    for location in locations:
+        try:
+            digest = await Get(Digest, DownloadFile(location.url, pin.file_digest))
+        except EngineError as error:
+            failure, is_mismatch = _describe_failure(error, pin, location)
+            if is_mismatch:
+                return SourceArchiveFetch(pin, None, None, tuple(attempts), mismatch=failure)
+            attempts.append(Attempt(location, failure))
+            continue
+        return SourceArchiveFetch(pin, digest, location, tuple(attempts))
+    return SourceArchiveFetch(pin, None, None, tuple(attempts))
+
+
+@rule
+async def fetch_source_archive(pin: SourceArchivePin) -> FetchedSourceArchive:
+    fetch = await Get(SourceArchiveFetch, SourceArchivePin, pin)
+    if fetch.digest is None or fetch.origin is None:
+        raise SourceArchiveError(fetch.error_message())
+    return FetchedSourceArchive(pin, fetch.digest, fetch.origin)
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,158 @@
+"""Pins and where to look for them: pure logic, no rules.
+
+A pin is tried at a sequence of locations built from the `[source-mirrors].mirrors` entries, in
+the user's order:
+
+- `upstream`: the pin's own `urls`;
+- `debian`: the pin's `debian_orig` file in the pool of each Debian archive the host's apt is
+  configured with;
+- any other entry is a mirror: a URL or a local directory, either a template with `{filename}`,
+  `{sha256}`, `{name}` or `{version}` placeholders, or a prefix under which the file is looked up
+  by its file name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterable, Optional, Tuple
+from urllib.parse import quote
+
+from pants.engine.addresses import Address
+from pants.engine.fs import FileDigest
+from pants.engine.target import Target
+
+from cpython_fips.upstream.target_types import (
+    SourceArchiveDebianOrigField,
+    SourceArchiveFilenameField,
+    SourceArchiveLicenseField,
+    SourceArchiveRepackField,
+    SourceArchiveSha256Field,
+    SourceArchiveSizeField,
+    SourceArchiveUrlsField,
+    SourceArchiveVersionField,
+)
+
+UPSTREAM = "upstream"
+DEBIAN = "debian"
+
+# Suites of Debian's own archives; apt entries for other suites (third-party repositories) are
+# not searched for Debian source packages.
+DEBIAN_CODENAMES = frozenset(
+    {"buster", "bullseye", "bookworm", "trixie", "forky", "duke", "sid", "stable", "testing",
+     "unstable", "oldstable", "oldoldstable"}
+)
+
+
+@dataclass(frozen=True)
+class SourceArchivePin:
+    address: Address
+    version: str
+    filename: str
+    sha256: str
+    size: int
+    license: str
+    urls: Tuple[str, ...]
+    debian_orig: Optional[str]
+    repack: Optional[str]
+
+    @classmethod
+    def from_target(cls, target: Target) -> "SourceArchivePin":
+        urls = tuple(target[SourceArchiveUrlsField].value or ())
+        filename = target[SourceArchiveFilenameField].value or urls[0].rstrip("/").rsplit("/", 1)[-1]
+        return cls(
+            address=target.address,
+            version=target[SourceArchiveVersionField].value,
+            filename=filename,
+            sha256=target[SourceArchiveSha256Field].value,
+            size=target[SourceArchiveSizeField].value,
+            license=target[SourceArchiveLicenseField].value,
+            urls=urls,
+            debian_orig=target[SourceArchiveDebianOrigField].value,
+            repack=target[SourceArchiveRepackField].value,
+        )
+
+    @property
+    def name(self) -> str:
+        return self.address.target_name
+
+    @property
+    def file_digest(self) -> FileDigest:
+        return FileDigest(self.sha256, self.size)
+
+
+@dataclass(frozen=True)
+class Location:
+    """One place a pin may be found: `mirror` is the `[source-mirrors].mirrors` entry behind it."""
+
+    mirror: str
+    url: str
+
+
+def debian_pool_url(archive_uri: str, orig_filename: str) -> str:
+    """The URL of a source package file in a Debian archive's pool (the layout `apt-get source`
+    downloads from): `pool/main/<prefix>/<source package>/<file>`."""
+    package = orig_filename.split("_", 1)[0]
+    prefix = package[:4] if package.startswith("lib") else package[0]
+    return f"{archive_uri.rstrip('/')}/pool/main/{prefix}/{package}/{orig_filename}"
+
+
+def _mirror_url(entry: str, pin: SourceArchivePin, buildroot: str) -> str:
+    if "://" not in entry:
+        path = entry if os.path.isabs(entry) else os.path.join(buildroot, entry)
+        entry = "file://" + quote(os.path.normpath(path))
+    if "{" not in entry:
+        entry = entry.rstrip("/") + "/{filename}"
+    return entry.format(filename=pin.filename, sha256=pin.sha256, name=pin.name, version=pin.version)
+
+
+def candidate_locations(
+    pin: SourceArchivePin,
+    mirrors: Iterable[str],
+    debian_archives: Iterable[str],
+    buildroot: str,
+) -> Tuple[Location, ...]:
+    locations = []
+    for entry in mirrors:
+        if entry == UPSTREAM:
+            locations.extend(Location(UPSTREAM, url) for url in pin.urls)
+        elif entry == DEBIAN:
+            if pin.debian_orig:
+                locations.extend(
+                    Location(DEBIAN, debian_pool_url(archive, pin.debian_orig))
+                    for archive in debian_archives
+                )
+        else:
+            locations.append(Location(entry, _mirror_url(entry, pin, buildroot)))
+    return tuple(dict.fromkeys(locations))
+
+
+def _is_debian_suite(suite: str) -> bool:
+    return suite.split("-", 1)[0].split("/", 1)[0] in DEBIAN_CODENAMES
+
+
+def debian_archive_uris(apt_sources: str) -> Tuple[str, ...]:
+    """The archive URIs of Debian's own suites in apt source files, one-line (`sources.list`) or
+    deb822 (`*.sources`) format, in the order they appear."""
+    uris = []
+    for stanza in re.split(r"\n\s*\n", apt_sources):
+        fields = {}
+        for line in stanza.splitlines():
+            line = line.split("#", 1)[0].rstrip()
+            if not line:
+                continue
+            one_line = re.match(r"^deb(?:-src)?\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)", line)
+            if one_line:
+                uri, suite = one_line.groups()
+                if _is_debian_suite(suite):
+                    uris.append(uri)
+                continue
+            key, sep, value = line.partition(":")
+            if sep and not line[0].isspace():
+                fields[key.strip().lower()] = value.split()
+        if fields.get("enabled", ["yes"])[0].lower() == "no":
+            continue
+        if any(_is_debian_suite(suite) for suite in fields.get("suites", ())):
+            uris.extend(fields.get("uris", ()))
+    return tuple(dict.fromkeys(uri.rstrip("/") for uri in uris))
