@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 
 from pants.base.build_root import BuildRoot
 from pants.core.util_rules.system_binaries import BashBinary
-from pants.engine.fs import Digest, DownloadFile
+from pants.engine.fs import CreateDigest, Digest, DownloadFile, FileEntry
 from pants.engine.internals.native_engine import EngineError
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
@@ -29,6 +29,13 @@ logger = logging.getLogger(__name__)
 _WRONG_DIGEST = re.compile(
     r"want Digest \{ hash: Fingerprint<(?P<want>[0-9a-f]{64})>, size_bytes: (?P<want_size>\d+) \},? "
     r"got Digest \{ hash: Fingerprint<(?P<got>[0-9a-f]{64})>, size_bytes: (?P<got_size>\d+) \}"
+)
+
+
+MISSING_ARCHIVE_HINT = (
+    "Put the file into a directory and add it to the mirrors, e.g. "
+    "`./pants --source-mirrors-mirrors=\"+['/path/to/dir']\" ...`, or make one of the places "
+    "tried reachable."
 )
 
 
@@ -60,19 +67,18 @@ class SourceArchiveFetch:
     attempts: Tuple[Attempt, ...]
     mismatch: Optional[str] = None
 
+    def attempts_report(self) -> str:
+        return "\n".join(f"- {a.location.url}: {a.failure}" for a in self.attempts) or (
+            "- nowhere: the pin has no URLs, and no mirror entry applies to it"
+        )
+
     def error_message(self) -> str:
         if self.mismatch:
             return self.mismatch
-        tried = "\n".join(f"  - {a.location.url}: {a.failure}" for a in self.attempts) or (
-            "  (no location: the pin has no URLs, or no mirror entry applies to it)"
-        )
         return (
             f"Could not obtain the source archive {self.pin.filename} for {self.pin.address} "
             f"(sha256 {self.pin.sha256}, {self.pin.size} bytes). Tried, in the order of "
-            f"[source-mirrors].mirrors:\n{tried}\n"
-            "Put the file into a directory listed in [source-mirrors].mirrors (e.g. "
-            "`./pants --source-mirrors-mirrors=\"+['/path/to/dir']\" ...`), or make one of the "
-            "places above reachable."
+            f"[source-mirrors].mirrors:\n{self.attempts_report()}\n{MISSING_ARCHIVE_HINT}"
         )
 
 
@@ -137,13 +143,15 @@ async def fetch_source_archive_attempts(
     attempts = []
     for location in locations:
         try:
-            digest = await Get(Digest, DownloadFile(location.url, pin.file_digest))
+            downloaded = await Get(Digest, DownloadFile(location.url, pin.file_digest))
         except EngineError as error:
             failure, is_mismatch = _describe_failure(error, pin, location)
             if is_mismatch:
                 return SourceArchiveFetch(pin, None, None, tuple(attempts), mismatch=failure)
             attempts.append(Attempt(location, failure))
             continue
+        # Mirrors may name the file differently (by sha256, or Debian's `.orig` name).
+        digest = await Get(Digest, CreateDigest([FileEntry(pin.filename, pin.file_digest)]))
         return SourceArchiveFetch(pin, digest, location, tuple(attempts))
     return SourceArchiveFetch(pin, None, None, tuple(attempts))
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from pants.engine.console import Console
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.engine.target import Targets
 
-from cpython_fips.upstream.fetch import SourceArchiveFetch
+from cpython_fips.upstream.fetch import MISSING_ARCHIVE_HINT, SourceArchiveFetch
 from cpython_fips.upstream.pins import SourceArchivePin
 from cpython_fips.upstream.target_types import SourceArchiveSha256Field
 
@@ -25,14 +27,17 @@ class FetchSources(Goal):
     environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
 
 
-def _report_line(fetch: SourceArchiveFetch) -> str:
+def _report(fetch: SourceArchiveFetch) -> str:
     pin = fetch.pin
     label = f"{pin.address.spec} {pin.version} ({pin.filename}{', repack' if pin.repack else ''})"
     if fetch.origin is not None:
-        return f"obtained  {label}\n          from {fetch.origin.mirror}: {fetch.origin.url}"
-    return f"MISSING   {label}\n" + "\n".join(
-        f"          {line}" for line in fetch.error_message().splitlines()
-    )
+        details = f"from {fetch.origin.mirror}: {fetch.origin.url}"
+        status = "obtained"
+    elif fetch.mismatch:
+        details, status = fetch.mismatch, "MISMATCH"
+    else:
+        details, status = f"tried:\n{fetch.attempts_report()}", "missing"
+    return f"{status:<9} {label}\n" + textwrap.indent(details, " " * 10)
 
 
 @goal_rule
@@ -44,8 +49,10 @@ async def fetch_sources(console: Console, targets: Targets) -> FetchSources:
     ]
     fetches = await MultiGet(Get(SourceArchiveFetch, SourceArchivePin, pin) for pin in pins)
     for fetch in sorted(fetches, key=lambda f: f.pin.address):
-        console.print_stdout(_report_line(fetch))
+        console.print_stdout(_report(fetch))
     missing = sum(1 for fetch in fetches if fetch.digest is None)
+    if missing:
+        console.print_stdout(f"\n{MISSING_ARCHIVE_HINT}")
     console.print_stdout(f"\n{len(fetches) - missing} obtained, {missing} not obtained.")
     return FetchSources(exit_code=1 if missing else 0)
 

@@ -14,10 +14,11 @@ the user's order:
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import Iterable, Optional, Tuple
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 from pants.engine.addresses import Address
 from pants.engine.fs import FileDigest
@@ -60,7 +61,7 @@ class SourceArchivePin:
     @classmethod
     def from_target(cls, target: Target) -> "SourceArchivePin":
         urls = tuple(target[SourceArchiveUrlsField].value or ())
-        filename = target[SourceArchiveFilenameField].value or urls[0].rstrip("/").rsplit("/", 1)[-1]
+        filename = target[SourceArchiveFilenameField].value or posixpath.basename(urlparse(urls[0]).path)
         return cls(
             address=target.address,
             version=target[SourceArchiveVersionField].value,
