@@ -1,8 +1,12 @@
-"""Run one build step in a throwaway container of an image present in the local Docker daemon.
+"""Run one build step in a throwaway container of a toolchain image; make and lock toolchains.
 
-Usage: container_runner.py run --image REF --script PATH [options]   (see --help)
+Usage: container_runner.py run --image REF --script PATH [--lock LOCK] [options]   (see --help)
+       container_runner.py lock --suite SUITE --arch ARCH --out LOCK PACKAGE...
 
 What the tool guarantees:
+- A missing image is made from the toolchain lock given with --lock (make-image.sh, beside this
+  module), once even when several steps ask for it at the same time; without --lock, a missing
+  image is an error that says how to make it.
 - The step runs as `bash -euo pipefail /in/<script>` with no network (network_mode "none"), as the
   invoking uid:gid (so outputs belong to the user), with HOME=/tmp, JOBS=N and MAKEFLAGS=-jN.
 - Inputs are bind-mounted read-only at /in/<path>; the output directory is reached through /out.
@@ -23,10 +27,12 @@ import argparse
 import collections
 import contextlib
 import datetime
+import fcntl
 import os
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -54,6 +60,8 @@ EXIT_DOCKER = 125  # as `docker run` does when the problem is Docker's rather th
 EXIT_TIMEOUT = 124  # as coreutils `timeout` does
 SIGNAL_EXIT_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
 LOG_DRAIN_SECONDS = 10.0
+# lock.sh and make-image.sh, shipped beside this module.
+SCRIPTS = Path(__file__).resolve().parent
 
 
 class RunnerError(Exception):
@@ -109,6 +117,7 @@ class StepSpec:
     labels: dict[str, str]
     tail_lines: int
     missing_image_hint: Optional[str]
+    lock: Optional[str]
 
 
 def key_value(text: str) -> tuple[str, str]:
@@ -134,6 +143,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     add = run.add_argument
     add("--image", required=True, metavar="REF", help="image (tag or id) in the local daemon")
     add("--missing-image-hint", metavar="TEXT", help="how to make the image, shown if missing")
+    add("--lock", metavar="PATH",
+        help="toolchain lock (relative to cwd): a missing image is made from it with make-image.sh")
     add("--script", required=True, metavar="PATH", help="script (relative to cwd) run with bash")
     add("--input", action="append", default=[], metavar="PATH",
         help="file or directory (relative to cwd) mounted read-only at /in/PATH; repeatable")
@@ -148,6 +159,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     add("--label", type=key_value, action="append", default=[], metavar="K=V",
         help="extra container label; repeatable")
     add("--tail-lines", type=int, default=40, metavar="N", help="log lines shown on failure")
+    lock = commands.add_parser("lock", help="resolve a toolchain's packages into a lock file")
+    lock.add_argument("--suite", required=True, help="Debian suite, e.g. bullseye")
+    lock.add_argument("--arch", required=True, help="Debian architecture, e.g. amd64")
+    lock.add_argument("--out", required=True, type=Path, help="the lock file to write")
+    lock.add_argument("packages", nargs="+", metavar="PACKAGE")
     return parser.parse_args(argv)
 
 
@@ -175,6 +191,7 @@ def step_spec(args: argparse.Namespace) -> StepSpec:
         jobs=args.jobs,
         env=dict(args.env), labels=dict(args.label), tail_lines=max(args.tail_lines, 0),
         missing_image_hint=args.missing_image_hint,
+        lock=checked_relative_path(args.lock, "lock") if args.lock else None,
     )
 
 
@@ -189,15 +206,48 @@ def connect_to_docker() -> docker.DockerClient:
             "check with `docker info`.", EXIT_DOCKER) from None
 
 
-def require_image(client: docker.DockerClient, spec: StepSpec) -> str:
-    """Returns the image id, so that the step runs this very image even if the tag moves."""
+def image_id(client: docker.DockerClient, image: str) -> Optional[str]:
     try:
-        return client.images.get(spec.image).id
+        return client.images.get(image).id
     except ImageNotFound:
-        hint = spec.missing_image_hint
-        how = f"Create it with: {hint}" if hint else "Build or load it first."
+        return None
+
+
+def ensure_image(client: docker.DockerClient, spec: StepSpec) -> str:
+    """Returns the image id, so that the step runs this very image even if the tag moves. A
+    missing image is made from the lock, once even when several steps need it at the same time."""
+    found = image_id(client, spec.image)
+    if found is not None:
+        return found
+    hint = f" Make it with: {spec.missing_image_hint}" if spec.missing_image_hint else ""
+    if spec.lock is None:
         raise RunnerError(f"image {spec.image!r} for step {spec.name!r} is missing from the "
-                          f"local Docker daemon. {how}", EXIT_DOCKER) from None
+                          f"local Docker daemon.{hint}", EXIT_DOCKER)
+    lock_file = Path(tempfile.gettempdir(), f"cpython-fips-{safe_file_name(spec.image)}.lock")
+    with lock_file.open("w") as exclusive:
+        fcntl.flock(exclusive, fcntl.LOCK_EX)  # another step may be making the same image
+        found = image_id(client, spec.image)
+        if found is None:
+            make_image(spec, hint)
+            found = image_id(client, spec.image)
+    if found is None:
+        raise RunnerError(f"make-image.sh did not create {spec.image!r}.{hint}", EXIT_DOCKER)
+    return found
+
+
+def make_image(spec: StepSpec, hint: str) -> None:
+    assert spec.lock is not None
+    print(f"container_runner: image {spec.image} is missing: making it from {spec.lock} "
+          "(a few minutes)", file=sys.stderr, flush=True)
+    spec.log.parent.mkdir(parents=True, exist_ok=True)
+    command = ["bash", str(SCRIPTS / "make-image.sh"), spec.lock, spec.image]
+    with spec.log.open("wb") as log:
+        made = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log,
+                              stderr=subprocess.STDOUT)
+    if made.returncode != 0:
+        report_failure(spec, f"making its image {spec.image} failed "
+                             f"(exit code {made.returncode}).{hint}")
+        raise RunnerError("no image, so the step did not run", EXIT_DOCKER)
 
 
 def process_is_alive(pid: int) -> bool:
@@ -345,13 +395,8 @@ def keep_failed_log(spec: StepSpec) -> Optional[Path]:
     return kept
 
 
-def report_failure(spec: StepSpec, exit_code: Optional[int]) -> None:
-    if exit_code is None:
-        headline = (f"step {spec.name!r} timed out after {spec.timeout:g} s; "
-                    "its container was killed and removed.")
-    else:
-        headline = f"step {spec.name!r} failed with exit code {exit_code}."
-    parts = [f"container_runner: {headline}"]
+def report_failure(spec: StepSpec, headline: str) -> None:
+    parts = [f"container_runner: step {spec.name!r}: {headline}"]
     if spec.tail_lines:
         parts += [f"--- last {spec.tail_lines} lines of the log ---",
                   log_tail(spec), "--- end of log ---"]
@@ -364,15 +409,15 @@ def report_failure(spec: StepSpec, exit_code: Optional[int]) -> None:
 
 def run_step(spec: StepSpec, guard: SignalGuard) -> int:
     client = connect_to_docker()
-    image_id = require_image(client, spec)
+    image = ensure_image(client, spec)
     reap_stale_containers(client)
     spec.log.parent.mkdir(parents=True, exist_ok=True)
-    log = spec.log.open("wb")
+    log = spec.log.open("ab")  # after the output of making the image, if it was made
     staging: Optional[Path] = None
     exit_code: Optional[int] = None
     try:
         staging = make_staging_dir(spec.output_dir) if spec.output_dir is not None else None
-        exit_code = run_container(client, spec, image_id, staging, log, guard)
+        exit_code = run_container(client, spec, image, staging, log, guard)
     finally:
         with guard.deferred():
             log.close()
@@ -383,12 +428,24 @@ def run_step(spec: StepSpec, guard: SignalGuard) -> int:
         raise Interrupted()
     if exit_code == 0:
         return 0
-    report_failure(spec, exit_code)
-    return EXIT_TIMEOUT if exit_code is None else exit_code
+    if exit_code is None:
+        report_failure(spec, f"timed out after {spec.timeout:g} s; its container was killed "
+                             "and removed.")
+        return EXIT_TIMEOUT
+    report_failure(spec, f"failed with exit code {exit_code}.")
+    return exit_code
+
+
+def write_lock(args: argparse.Namespace) -> int:
+    command = ["bash", str(SCRIPTS / "lock.sh"), args.suite, args.arch, str(args.out),
+               *args.packages]
+    return subprocess.run(command, stdin=subprocess.DEVNULL).returncode
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    if args.command == "lock":
+        return write_lock(args)
     step_name = args.step_name or args.script
     guard = SignalGuard()
     try:

@@ -1,0 +1,152 @@
+"""Build steps: one shell script run in a container of a toolchain image, as a cached Process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from pants.backend.python.target_types import (
+    PexEntryPointField,
+    ResolvedPexEntryPoint,
+    ResolvePexEntryPointRequest,
+)
+from pants.backend.python.util_rules.pex import VenvPex, VenvPexProcess
+from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
+from pants.engine.addresses import Address, AddressInput
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import Digest, DigestSubset, MergeDigests, PathGlobs, RemovePrefix, Snapshot
+from pants.engine.process import FallibleProcessResult, ProcessCacheScope
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+
+from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
+from cpython_fips.toolchain.subsystems import ContainerRunner
+
+# Where the sandbox keeps the step's results; both are Process outputs.
+OUTPUT_DIR = "out"
+LOG_DIR = "log"
+# A Pants named cache (under ~/.cache/pants/named_caches), so the log of a failed step survives
+# its sandbox without a machine-specific path entering the cache key.
+FAILED_LOGS_CACHE = "cpython_fips_failed_build_logs"
+FAILED_LOGS_LINK = ".failed-build-logs"
+# Extra time Pants gives the runner beyond the step's own limit, to kill and remove the container.
+TIMEOUT_GRACE_SECONDS = 120
+# How a user makes an image by hand (relative to the build root, as is the lock's path).
+MAKE_IMAGE_SCRIPT = "build_rules/cpython_fips/runner/make-image.sh"
+# The Docker client's configuration, passed through so the runner reaches the same daemon.
+DOCKER_ENV_VARS = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+
+
+class ContainerStepFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ContainerStep:
+    """Run `script` (a path in `input_digest`) in a container of `toolchain`'s image.
+
+    Every top-level entry of `input_digest` is mounted read-only under `/in`; the step writes its
+    results to `/out`. `name` names the log file and the container's label.
+    """
+
+    toolchain: Address
+    name: str
+    description: str
+    script: str
+    input_digest: Digest
+    env: FrozenDict[str, str] = FrozenDict()
+    timeout_seconds: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ContainerStepResult:
+    output_digest: Digest
+    log_digest: Digest
+
+
+@dataclass(frozen=True)
+class ContainerRunnerTool:
+    pex: VenvPex
+
+
+@rule(desc="Build the container runner tool")
+async def container_runner_tool(runner: ContainerRunner) -> ContainerRunnerTool:
+    origin = "the option `[container-runner].runner`"
+    address = await Get(
+        Address, AddressInput, AddressInput.parse(runner.runner, description_of_origin=origin)
+    )
+    wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin=origin))
+    entry_point = await Get(
+        ResolvedPexEntryPoint, ResolvePexEntryPointRequest(wrapped.target[PexEntryPointField])
+    )
+    pex = await Get(
+        VenvPex,
+        PexFromTargetsRequest(
+            [address],
+            output_filename="container_runner.pex",
+            internal_only=True,
+            main=entry_point.val,
+        ),
+    )
+    return ContainerRunnerTool(pex)
+
+
+@rule
+async def run_container_step(
+    step: ContainerStep, runner: ContainerRunner, tool: ContainerRunnerTool
+) -> ContainerStepResult:
+    image, inputs, docker_env = await MultiGet(
+        Get(ToolchainImage, ToolchainImageRequest(step.toolchain)),
+        Get(Snapshot, Digest, step.input_digest),
+        Get(EnvironmentVars, EnvironmentVarsRequest(DOCKER_ENV_VARS)),
+    )
+    timeout = step.timeout_seconds or runner.timeout
+    log_file = f"{LOG_DIR}/{step.name}.log"
+    argv = [
+        "run",
+        f"--image={image.tag}",
+        f"--lock={image.lock_path}",
+        f"--missing-image-hint=sudo {MAKE_IMAGE_SCRIPT} {image.lock_path} {image.tag}",
+        f"--script={step.script}",
+        *(f"--input={path}" for path in (*inputs.dirs, *inputs.files) if "/" not in path),
+        f"--output-dir={OUTPUT_DIR}",
+        f"--log={log_file}",
+        f"--keep-failed-log-dir={FAILED_LOGS_LINK}",
+        f"--step-name={step.name}",
+        f"--timeout={timeout}",
+        f"--jobs={runner.jobs}",
+        *(f"--env={key}={value}" for key, value in sorted(step.env.items())),
+    ]
+    result = await Get(
+        FallibleProcessResult,
+        VenvPexProcess(
+            tool.pex,
+            argv=argv,
+            description=step.description,
+            level=LogLevel.INFO,
+            input_digest=await Get(Digest, MergeDigests([inputs.digest, image.lock_digest])),
+            extra_env=docker_env,
+            output_directories=[OUTPUT_DIR],
+            output_files=[log_file],
+            timeout_seconds=timeout + TIMEOUT_GRACE_SECONDS,
+            append_only_caches={FAILED_LOGS_CACHE: FAILED_LOGS_LINK},
+            cache_scope=ProcessCacheScope.SUCCESSFUL,
+        ),
+    )
+    if result.exit_code != 0:
+        raise ContainerStepFailed(
+            f"{step.description} failed (exit code {result.exit_code}).\n"
+            f"{result.stderr.decode(errors='replace').rstrip()}"
+        )
+    output, log = await MultiGet(
+        Get(Digest, DigestSubset(result.output_digest, PathGlobs([f"{OUTPUT_DIR}/**"]))),
+        Get(Digest, DigestSubset(result.output_digest, PathGlobs([log_file]))),
+    )
+    output = await Get(Digest, RemovePrefix(output, OUTPUT_DIR))
+    return ContainerStepResult(output_digest=output, log_digest=log)
+
+
+def rules():
+    return collect_rules()

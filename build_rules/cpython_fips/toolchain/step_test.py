@@ -1,0 +1,169 @@
+"""Build steps in real containers of the real x86_64 toolchain, through Pants' process cache.
+
+The first test to need the image makes it from the committed lock (a few minutes on a new
+machine); later tests and runs reuse it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from pants.backend.python import register as python_backend
+from pants.core import register as core_backend
+from pants.engine.addresses import Address
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
+from pants.engine.internals.scheduler import ExecutionError
+from pants.testutil.rule_runner import QueryRule, RuleRunner
+from pants.util.frozendict import FrozenDict
+
+from cpython_fips.toolchain import register
+from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
+from cpython_fips.toolchain.step import ContainerStep, ContainerStepResult
+
+TOOLCHAIN = Address("sources/toolchain", target_name="linux-x86_64")
+# What the rules need from the repository: the runner, its resolve and the toolchain's lock.
+REPO_FILES = (
+    "3rdparty/python/BUILD",
+    "3rdparty/python/plugins-requirements.txt",
+    "3rdparty/python/tools-requirements.txt",
+    "3rdparty/python/tools.lock",
+    "build_rules/cpython_fips/runner/BUILD",
+    "build_rules/cpython_fips/runner/container_runner.py",
+    "build_rules/cpython_fips/runner/apt-root.sh",
+    "build_rules/cpython_fips/runner/lock.sh",
+    "build_rules/cpython_fips/runner/make-image.sh",
+    "sources/toolchain/BUILD",
+    "sources/toolchain/linux-x86_64.lock",
+)
+PEX_VERSION = "v2.1.137"
+PEX_SHA256 = "4d9441e1672e636527ea430e8c59b0884d823dd8ce61ba3f8ecaa443a215087f"
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    rule_runner = RuleRunner(
+        rules=[
+            *register.rules(),
+            *core_backend.rules(),
+            *python_backend.rules(),
+            QueryRule(ContainerStepResult, [ContainerStep]),
+            QueryRule(ToolchainImage, [ToolchainImageRequest]),
+            QueryRule(Digest, [CreateDigest]),
+            QueryRule(DigestContents, [Digest]),
+        ],
+        target_types=[
+            *register.target_types(),
+            *core_backend.target_types(),
+            *python_backend.target_types(),
+        ],
+    )
+    rule_runner.write_files({path: Path(path).read_text() for path in REPO_FILES})
+    set_options(rule_runner)
+    return rule_runner
+
+
+def set_options(rule_runner: RuleRunner) -> None:
+    """(Re)starts the session: results then come from Pants' caches, not from memory."""
+    bootstrap_cache = os.environ["PANTS_BOOTSTRAP_CACHE"]
+    known = [f"{PEX_VERSION}|linux_x86_64|{PEX_SHA256}|4098294"]
+    rule_runner.set_options(
+        [
+            "--python-interpreter-constraints=['CPython==3.9.*']",
+            "--python-enable-resolves",
+            "--python-resolves={'tools': '3rdparty/python/tools.lock', 'plugins': 'unused.lock'}",
+            f"--pex-cli-version={PEX_VERSION}",
+            f"--pex-cli-known-versions={known!r}",
+            f"--pex-cli-url-template=file://{bootstrap_cache}/pex-{{version}}",
+        ],
+        env_inherit={"PATH", "HOME", "PYENV_ROOT"},
+    )
+
+
+def step(rule_runner: RuleRunner, name: str, script: str, **kwargs) -> ContainerStep:
+    digest = rule_runner.request(
+        Digest, [CreateDigest([FileContent("step.sh", script.encode()), FileContent("data/x", b"x")])]
+    )
+    return ContainerStep(
+        toolchain=TOOLCHAIN,
+        name=name,
+        description=f"Test step {name}",
+        script="step.sh",
+        input_digest=digest,
+        **kwargs,
+    )
+
+
+def run(rule_runner: RuleRunner, container_step: ContainerStep) -> dict[str, bytes]:
+    result = rule_runner.request(ContainerStepResult, [container_step])
+    return {f.path: f.content for f in rule_runner.request(DigestContents, [result.output_digest])}
+
+
+def runner_containers(step_name: str) -> list[str]:
+    return subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=org.cpython-fips.runner.step={step_name}"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()
+
+
+# Every execution writes a fresh random id: the same id twice means the second result came from
+# the cache.
+WRITE_RUN_ID = "cat /proc/sys/kernel/random/uuid > /out/run-id\n"
+
+
+def test_step_produces_output_and_rerun_is_a_cache_hit(rule_runner: RuleRunner) -> None:
+    script = WRITE_RUN_ID + "gcc --version | head -1 > /out/gcc\ncat /in/data/x > /out/x\n"
+    first = run(rule_runner, step(rule_runner, "produce", script, env=FrozenDict({"A": "1"})))
+    assert first["gcc"].startswith(b"gcc (Debian 10.")
+    assert first["x"] == b"x"
+    set_options(rule_runner)
+    assert run(rule_runner, step(rule_runner, "produce", script, env=FrozenDict({"A": "1"}))) == first
+
+
+def test_failing_step_shows_the_log_tail_and_leaves_no_output(rule_runner: RuleRunner) -> None:
+    script = "echo building > /out/partial\nfor i in $(seq 100); do echo line-$i; done\nexit 3\n"
+    with pytest.raises(ExecutionError) as error:
+        run(rule_runner, step(rule_runner, "fails", script))
+    message = str(error.value)
+    assert "Test step fails failed (exit code 3)" in message
+    assert "line-100" in message and "line-61" in message and "line-60\n" not in message
+    kept = message.split("Copy of the full log kept at: ")[1].split()[0]
+    assert Path(kept).read_text().splitlines()[0] == "line-1"
+    assert runner_containers("fails") == []
+
+
+def test_step_past_its_timeout_is_killed(rule_runner: RuleRunner) -> None:
+    with pytest.raises(ExecutionError, match="timed out after 5 s"):
+        run(rule_runner, step(rule_runner, "sleeps", "sleep 600\n", timeout_seconds=5))
+    assert runner_containers("sleeps") == []
+
+
+def test_step_has_no_network(rule_runner: RuleRunner) -> None:
+    # The runner's own tests show a connection attempt failing; here: the real toolchain's
+    # containers, as Pants runs them, have nothing but loopback.
+    outputs = run(rule_runner, step(rule_runner, "offline", "ls /sys/class/net > /out/interfaces\n"))
+    assert outputs["interfaces"].split() == [b"lo"]
+
+
+def test_cache_key_follows_the_lock_not_the_image(rule_runner: RuleRunner) -> None:
+    image = rule_runner.request(ToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
+    first = run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID))
+
+    # Remake the image from the same lock: a new image ID, the same cache key.
+    subprocess.run(["docker", "rmi", image.tag], check=True, capture_output=True)
+    run(rule_runner, step(rule_runner, "remake-image", WRITE_RUN_ID + "echo other > /out/o\n"))
+    set_options(rule_runner)
+    assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) == first
+
+    # Change the lock: the step runs again, in an image made from the new lock.
+    lock = Path(rule_runner.build_root, "sources/toolchain/linux-x86_64.lock")
+    lock.write_text(lock.read_text() + "# a changed lock\n")
+    set_options(rule_runner)
+    changed = rule_runner.request(ToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
+    assert changed.tag != image.tag
+    try:
+        assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) != first
+    finally:
+        subprocess.run(["docker", "rmi", changed.tag], capture_output=True)
