@@ -245,7 +245,7 @@ def make_image(spec: StepSpec, hint: str) -> None:
         made = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log,
                               stderr=subprocess.STDOUT)
     if made.returncode != 0:
-        report_failure(spec, f"making its image {spec.image} failed "
+        report_failure(spec, f"making the image {spec.image} for step {spec.name!r} failed "
                              f"(exit code {made.returncode}).{hint}")
         raise RunnerError("no image, so the step did not run", EXIT_DOCKER)
 
@@ -396,7 +396,7 @@ def keep_failed_log(spec: StepSpec) -> Optional[Path]:
 
 
 def report_failure(spec: StepSpec, headline: str) -> None:
-    parts = [f"container_runner: step {spec.name!r}: {headline}"]
+    parts = [f"container_runner: {headline}"]
     if spec.tail_lines:
         parts += [f"--- last {spec.tail_lines} lines of the log ---",
                   log_tail(spec), "--- end of log ---"]
@@ -429,10 +429,10 @@ def run_step(spec: StepSpec, guard: SignalGuard) -> int:
     if exit_code == 0:
         return 0
     if exit_code is None:
-        report_failure(spec, f"timed out after {spec.timeout:g} s; its container was killed "
-                             "and removed.")
+        report_failure(spec, f"step {spec.name!r} timed out after {spec.timeout:g} s; its "
+                             "container was killed and removed.")
         return EXIT_TIMEOUT
-    report_failure(spec, f"failed with exit code {exit_code}.")
+    report_failure(spec, f"step {spec.name!r} failed with exit code {exit_code}.")
     return exit_code
 
 

@@ -292,7 +292,7 @@ def test_missing_image_names_image_and_hint(image: str, sandbox: Path) -> None:
     assert result.returncode == 125
     assert "image 'cpython-fips-test/absent:latest'" in result.stderr
     assert "is missing" in result.stderr
-    assert "Create it with: pants run //images:toolchain" in result.stderr
+    assert "Make it with: pants run //images:toolchain" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -93,10 +93,13 @@ class Location:
 
 def debian_pool_url(archive_uri: str, orig_filename: str) -> str:
     """The URL of a source package file in a Debian archive's pool (the layout `apt-get source`
-    downloads from): `pool/main/<prefix>/<source package>/<file>`."""
+    downloads from): `pool/main/<prefix>/<source package>/<file>`. Debian's security archive
+    files its pool under `pool/updates/`."""
     package = orig_filename.split("_", 1)[0]
     prefix = package[:4] if package.startswith("lib") else package[0]
-    return f"{archive_uri.rstrip('/')}/pool/main/{prefix}/{package}/{orig_filename}"
+    archive_uri = archive_uri.rstrip("/")
+    pool = "pool/updates/main" if archive_uri.endswith("-security") else "pool/main"
+    return f"{archive_uri}/{pool}/{prefix}/{package}/{orig_filename}"
 
 
 def _mirror_url(entry: str, pin: SourceArchivePin, buildroot: str) -> str:

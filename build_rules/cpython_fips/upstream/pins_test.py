@@ -30,6 +30,10 @@ def test_debian_pool_url() -> None:
         debian_pool_url("http://archive.example/debian/", "openssl_3.5.7.orig.tar.gz")
         == "http://archive.example/debian/pool/main/o/openssl/openssl_3.5.7.orig.tar.gz"
     )
+    assert (
+        debian_pool_url("http://archive.example/debian-security", "openssl_3.0.22.orig.tar.gz")
+        == "http://archive.example/debian-security/pool/updates/main/o/openssl/openssl_3.0.22.orig.tar.gz"
+    )
     # Source packages named lib* are filed under a four-letter prefix.
     assert debian_pool_url("http://a/debian", "libffi_3.4.4.orig.tar.gz").endswith(
         "/pool/main/libf/libffi/libffi_3.4.4.orig.tar.gz"
