@@ -1,0 +1,122 @@
+"""Building a component: its script, files and pinned archives, run as one container step."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from pants.engine.addresses import Address, AddressInput
+from pants.engine.fs import AddPrefix, Digest, MergeDigests, RemovePrefix
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import (
+    HydratedSources,
+    HydrateSourcesRequest,
+    SourcesField,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
+from pants.util.frozendict import FrozenDict
+
+from cpython_fips.toolchain.step import ContainerStep, ContainerStepResult
+from cpython_fips.upstream.fetch import FetchedSourceArchive
+from cpython_fips.upstream.pins import SourceArchivePin
+from cpython_fips.upstream.target_types import SourceArchivePatchesField, SourceArchiveSha256Field
+
+# Where the step finds its inputs: the script and files at the top of /in, the archives and
+# their patches below.
+SOURCES_DIR = "sources"
+PATCHES_DIR = "patches"
+
+
+@dataclass(frozen=True)
+class ComponentBuildRequest:
+    """`archives` maps an environment variable to a `source_archive` address: the script finds
+    the archive's path in that variable, and its patches' directory in `<variable>_PATCHES_DIR`
+    (set only when the pin has patches)."""
+
+    address: Address
+    toolchain: str
+    script: SourcesField
+    files: SourcesField
+    archives: Tuple[Tuple[str, str], ...]
+    env: FrozenDict[str, str]
+    timeout: Optional[int]
+
+
+@dataclass(frozen=True)
+class ComponentBuild:
+    address: Address
+    install_tree: Digest
+    log: Digest
+
+
+def _step_name(address: Address) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", address.spec).strip("-")
+
+
+@rule(desc="Build a component")
+async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
+    origin = f"a field of {request.address}"
+    toolchain, *archive_addresses = await MultiGet(
+        Get(
+            Address,
+            AddressInput,
+            AddressInput.parse(
+                spec, relative_to=request.address.spec_path, description_of_origin=origin
+            ),
+        )
+        for spec in (request.toolchain, *(spec for _, spec in request.archives))
+    )
+    wrapped = await MultiGet(
+        Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin=origin))
+        for address in archive_addresses
+    )
+    pin_targets = [w.target for w in wrapped]
+    for target in pin_targets:
+        if not target.has_field(SourceArchiveSha256Field):
+            raise ValueError(
+                f"{target.address}, named by {request.address}, is not a `source_archive`."
+            )
+    pins = [SourceArchivePin.from_target(target) for target in pin_targets]
+    fetched = await MultiGet(Get(FetchedSourceArchive, SourceArchivePin, pin) for pin in pins)
+    patches = await MultiGet(
+        Get(HydratedSources, HydrateSourcesRequest(target[SourceArchivePatchesField]))
+        for target in pin_targets
+    )
+    script, files = await MultiGet(
+        Get(HydratedSources, HydrateSourcesRequest(request.script)),
+        Get(HydratedSources, HydrateSourcesRequest(request.files)),
+    )
+
+    env = dict(request.env)
+    layout = []
+    for (variable, _), pin, archive, pin_patches in zip(request.archives, pins, fetched, patches):
+        env[variable] = f"/in/{SOURCES_DIR}/{pin.filename}"
+        layout.append(await Get(Digest, AddPrefix(archive.digest, SOURCES_DIR)))
+        if pin_patches.snapshot.files:
+            patches_dir = f"{PATCHES_DIR}/{pin.name}"
+            env[f"{variable}_PATCHES_DIR"] = f"/in/{patches_dir}"
+            flat = await Get(Digest, RemovePrefix(pin_patches.snapshot.digest, pin.address.spec_path))
+            layout.append(await Get(Digest, AddPrefix(flat, patches_dir)))
+    own_files = await Get(Digest, MergeDigests([script.snapshot.digest, files.snapshot.digest]))
+    layout.append(await Get(Digest, RemovePrefix(own_files, request.address.spec_path)))
+    [script_path] = script.snapshot.files
+
+    result = await Get(
+        ContainerStepResult,
+        ContainerStep(
+            toolchain=toolchain,
+            name=_step_name(request.address),
+            description=f"Build {request.address}",
+            script=script_path[len(request.address.spec_path) :].lstrip("/"),
+            input_digest=await Get(Digest, MergeDigests(layout)),
+            env=FrozenDict(env),
+            timeout_seconds=request.timeout,
+        ),
+    )
+    return ComponentBuild(request.address, result.output_digest, result.log_digest)
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,70 @@
+"""OpenSSL with its FIPS provider: the `openssl` target as a component build and a package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.engine.fs import AddPrefix, Digest
+from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.unions import UnionRule
+from pants.util.frozendict import FrozenDict
+
+from cpython_fips.components.build import ComponentBuild, ComponentBuildRequest
+from cpython_fips.components.target_types import (
+    ComponentEnvField,
+    ComponentFilesField,
+    ComponentScriptField,
+    ComponentTimeoutField,
+    ComponentToolchainField,
+    OpenSSLConfigureTargetField,
+    OpenSSLFipsProviderSourceField,
+    OpenSSLSourceField,
+)
+
+
+@dataclass(frozen=True)
+class OpenSSLFieldSet(PackageFieldSet):
+    required_fields = (OpenSSLSourceField,)
+
+    toolchain: ComponentToolchainField
+    script: ComponentScriptField
+    files: ComponentFilesField
+    env: ComponentEnvField
+    timeout: ComponentTimeoutField
+    source: OpenSSLSourceField
+    fips_provider_source: OpenSSLFipsProviderSourceField
+    configure_target: OpenSSLConfigureTargetField
+
+    def build_request(self) -> ComponentBuildRequest:
+        archives = [("OPENSSL_ARCHIVE", self.source.value)]
+        if self.fips_provider_source.value:
+            archives.append(("FIPS_PROVIDER_ARCHIVE", self.fips_provider_source.value))
+        return ComponentBuildRequest(
+            address=self.address,
+            toolchain=self.toolchain.value,
+            script=self.script,
+            files=self.files,
+            archives=tuple(archives),
+            env=FrozenDict(
+                {"OPENSSL_TARGET": self.configure_target.value, **(self.env.value or {})}
+            ),
+            timeout=self.timeout.value,
+        )
+
+
+@rule(desc="Build OpenSSL")
+async def build_openssl(field_set: OpenSSLFieldSet) -> ComponentBuild:
+    return await Get(ComponentBuild, ComponentBuildRequest, field_set.build_request())
+
+
+@rule(desc="Package OpenSSL's install tree")
+async def package_openssl(field_set: OpenSSLFieldSet) -> BuiltPackage:
+    build = await Get(ComponentBuild, OpenSSLFieldSet, field_set)
+    name = field_set.address.target_name
+    digest = await Get(Digest, AddPrefix(build.install_tree, f"openssl/{name}"))
+    return BuiltPackage(digest, (BuiltPackageArtifact(f"openssl/{name}"),))
+
+
+def rules():
+    return [*collect_rules(), UnionRule(PackageFieldSet, OpenSSLFieldSet)]
