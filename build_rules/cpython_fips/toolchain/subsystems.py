@@ -12,7 +12,9 @@ class ContainerRunner(Subsystem):
     help = help_text(
         """
         How build steps run in containers of `toolchain` images: the tool that runs them, their
-        parallelism, time limit, and where the logs of failed steps are kept.
+        parallelism and time limit. The full log of a failed step is copied to the named cache
+        `cpython_fips_failed_build_logs` (under `~/.cache/pants/named_caches/`); the error
+        message gives its path.
         """
     )
 
@@ -37,15 +39,6 @@ class ContainerRunner(Subsystem):
             """
             Wall-clock limit of a build step, in seconds, unless the step sets its own. Past
             it the container is killed and removed, and the step fails.
-            """
-        ),
-    )
-    failed_logs_dir = StrOption(
-        default=".pants.d/build-logs",
-        help=help_text(
-            """
-            Where the full log of a failed step is copied (relative to the build root, or
-            absolute), since a failed step's sandbox is deleted.
             """
         ),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -22,8 +21,6 @@ from cpython_fips.upstream.pins import (
     debian_archive_uris,
 )
 from cpython_fips.upstream.subsystems import SourceMirrors
-
-logger = logging.getLogger(__name__)
 
 # The download intrinsic's message when the content does not match the expected digest.
 _WRONG_DIGEST = re.compile(
@@ -143,7 +140,8 @@ async def fetch_source_archive_attempts(
     attempts = []
     for location in locations:
         try:
-            downloaded = await Get(Digest, DownloadFile(location.url, pin.file_digest))
+            # Verified against the pin's digest and stored; only its name is still to be set.
+            await Get(Digest, DownloadFile(location.url, pin.file_digest))
         except EngineError as error:
             failure, is_mismatch = _describe_failure(error, pin, location)
             if is_mismatch:
