@@ -18,7 +18,8 @@ def toolchain_image() -> str:
 
 
 def test_openssl_builds_and_its_fips_provider_works_relocated() -> None:
-    built = pants("package", TARGET)
+    # A cold build takes about ten minutes on two busy cores.
+    built = pants("package", TARGET, timeout=2100)
     assert built.returncode == 0, built.stderr[-5000:]
     tree = REPO / "artifacts/openssl/linux-x86_64"
     for path in ("lib/libssl.a", "lib/libcrypto.a", "lib/ossl-modules/fips.so",

@@ -16,14 +16,16 @@ OPENSSL_SHA256 = "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98
 CPYTHON_SHA256 = "1e66a7945a48390ee4c2a4268a0e4185884059a13c4aab6d148aa208deea4a76"
 
 
-def pants(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+def pants(
+    *args: str, env: Optional[Dict[str, str]] = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["./pants", "--no-pantsd", "--no-dynamic-ui", *args],
         cwd=REPO,
         env=env or dict(os.environ),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
 
 
