@@ -8,9 +8,14 @@
 #
 # Prints one PASS/FAIL line per check; exits 1 if any check failed. Needs bash,
 # coreutils, and readelf and strip (binutils) for the tampering checks.
+#
+# A tree built for another architecture runs under an emulator, e.g. for aarch64:
+#   OPENSSL_EMULATOR="qemu-aarch64 -L /usr/aarch64-linux-gnu" STRIP=aarch64-linux-gnu-strip
 set -euo pipefail
 
 readonly TREE=${OPENSSL_TREE:-/in/openssl}
+read -ra EMULATOR <<<"${OPENSSL_EMULATOR:-}"
+readonly STRIP=${STRIP:-strip}
 readonly SCRATCH=/tmp/openssl-fips-test
 # SHA-256 of "abc" (FIPS 180-2, appendix B.1).
 readonly SHA256_ABC=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
@@ -20,11 +25,17 @@ pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 indent() { sed 's/^/    /'; }
 
+# Runs TREE's openssl (under the emulator, if any).
+openssl_in() {
+    local tree=$1; shift
+    "${EMULATOR[@]}" "$tree/bin/openssl" "$@"
+}
+
 # Runs TREE's openssl the way FIPS.md tells users to: both variables set.
 fips_openssl() {
     local tree=$1; shift
     OPENSSL_CONF="$tree/ssl/openssl-fips.cnf" OPENSSL_MODULES="$tree/lib/ossl-modules" \
-        "$tree/bin/openssl" "$@"
+        openssl_in "$tree" "$@"
 }
 
 # Prints the status of the fips provider ("active", ...), or "absent". The
@@ -32,7 +43,7 @@ fips_openssl() {
 fips_status() {
     local listing
     listing=$("$@" list -providers 2>&1) || true
-    echo "$listing" | awk '/^  fips$/ { f = 1 } f && /status:/ { s = $2; exit } END { print s ? s : "absent" }'
+    awk '/^  fips$/ { f = 1 } f && /status:/ { s = $2; exit } END { print s ? s : "absent" }' <<<"$listing"
 }
 
 # Succeeds if SHA-256 of "abc" can be computed and is right.
@@ -49,7 +60,7 @@ readonly FIPS_KEY=f4556650ac31d35461610bac4ed81b1a181b2d8a43ea2854cbae22ca745608
 module_mac_matches() {
     local tree=$1 expected actual
     expected=$(sed -n 's/^module-mac *= *//p' "$tree/ssl/fipsmodule.cnf" | tr -d ':')
-    actual=$(OPENSSL_CONF=/dev/null "$tree/bin/openssl" mac -digest SHA256 \
+    actual=$(OPENSSL_CONF=/dev/null openssl_in "$tree" mac -digest SHA256 \
         -macopt "hexkey:$FIPS_KEY" -in "$tree/lib/ossl-modules/fips.so" HMAC)
     [ -n "$expected" ] && [ "$expected" = "$actual" ]
 }
@@ -99,7 +110,7 @@ expect_activation_failure() {
 
 check_relocated() {
     local baked
-    baked=$("$TREE/bin/openssl" version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
+    baked=$(openssl_in "$TREE" version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p') || true
     echo "    tree: $TREE; modules directory baked into libcrypto: $baked"
     if [ -n "$baked" ] && [ "$baked" != "$TREE/lib/ossl-modules" ] && [ ! -e "$baked" ]; then
         pass "the tree runs from a path other than its build-time one"
@@ -118,7 +129,7 @@ check_module_mac() {
 
 check_fips_active() {
     local status
-    fips_openssl "$TREE" list -providers | indent
+    fips_openssl "$TREE" list -providers 2>&1 | indent || true
     status=$(fips_status fips_openssl "$TREE")
     if [ "$status" = active ]; then
         pass "with openssl-fips.cnf the fips provider is listed and active"
@@ -150,12 +161,16 @@ check_sha256_works() {
     fi
 }
 
+# The configuration without the second variable of FIPS.md.
+openssl_without_modules_var() {
+    (unset OPENSSL_MODULES; OPENSSL_CONF="$TREE/ssl/openssl-fips.cnf" openssl_in "$TREE" "$@")
+}
+
 # Forgetting OPENSSL_MODULES must not quietly give a non-FIPS libcrypto.
 check_fails_closed_without_modules_var() {
     local status
-    status=$(fips_status env -u OPENSSL_MODULES OPENSSL_CONF="$TREE/ssl/openssl-fips.cnf" "$TREE/bin/openssl")
-    if [ "$status" != active ] &&
-        ! sha256_works env -u OPENSSL_MODULES OPENSSL_CONF="$TREE/ssl/openssl-fips.cnf" "$TREE/bin/openssl"; then
+    status=$(fips_status openssl_without_modules_var)
+    if [ "$status" != active ] && ! sha256_works openssl_without_modules_var; then
         pass "without OPENSSL_MODULES the FIPS configuration fails closed (no provider, SHA-256 refused)"
     else
         fail "without OPENSSL_MODULES something still works (fips status: $status)"
@@ -173,7 +188,7 @@ check_stripped() {
     local copy so
     copy=$(copy_tree stripped)
     so=$copy/lib/ossl-modules/fips.so
-    strip "$so"
+    "$STRIP" "$so"
     if cmp -s "$so" "$TREE/lib/ossl-modules/fips.so"; then
         fail "strip did not change fips.so (already stripped?): the check proves nothing"
         return
@@ -184,7 +199,7 @@ check_stripped() {
 
 main() {
     [ -x "$TREE/bin/openssl" ] || { echo "error: no OpenSSL tree at $TREE (set OPENSSL_TREE)" >&2; exit 2; }
-    echo "Testing the FIPS setup of $TREE ($("$TREE/bin/openssl" version))"
+    echo "Testing the FIPS setup of $TREE ($(openssl_in "$TREE" version))"
     check_relocated
     check_module_mac
     check_fips_active

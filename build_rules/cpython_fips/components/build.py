@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Iterable, Optional, Tuple, Type
 
 from pants.engine.addresses import Address, AddressInput
 from pants.engine.fs import AddPrefix, Digest, MergeDigests, RemovePrefix
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
+    Field,
     HydratedSources,
     HydrateSourcesRequest,
     SourcesField,
+    Target,
     WrappedTarget,
     WrappedTargetRequest,
 )
@@ -33,7 +36,8 @@ PATCHES_DIR = "patches"
 class ComponentBuildRequest:
     """`archives` maps an environment variable to a `source_archive` address: the script finds
     the archive's path in that variable, and its patches' directory in `<variable>_PATCHES_DIR`
-    (set only when the pin has patches)."""
+    (set only when the pin has patches). `input_trees` are mounted as `/in/<name>`: the install
+    trees of other components, or a source tree that stands in for a pin."""
 
     address: Address
     toolchain: str
@@ -42,6 +46,7 @@ class ComponentBuildRequest:
     archives: Tuple[Tuple[str, str], ...]
     env: FrozenDict[str, str]
     timeout: Optional[int]
+    input_trees: Tuple[Tuple[str, Digest], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,29 +60,53 @@ def _step_name(address: Address) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", address.spec).strip("-")
 
 
-@rule(desc="Build a component")
-async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
-    origin = f"a field of {request.address}"
-    toolchain, *archive_addresses = await MultiGet(
+async def targets_named_by(
+    owner: Address, specs: Iterable[str], kind: str, field: Type[Field]
+) -> Tuple[Target, ...]:
+    """The targets that `specs` (addresses relative to `owner`'s directory) name; each must have
+    `field`, which makes it a `kind`."""
+    origin = f"a field of {owner}"
+    addresses = await MultiGet(
         Get(
             Address,
             AddressInput,
-            AddressInput.parse(
-                spec, relative_to=request.address.spec_path, description_of_origin=origin
-            ),
+            AddressInput.parse(spec, relative_to=owner.spec_path, description_of_origin=origin),
         )
-        for spec in (request.toolchain, *(spec for _, spec in request.archives))
+        for spec in specs
     )
     wrapped = await MultiGet(
         Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin=origin))
-        for address in archive_addresses
+        for address in addresses
     )
-    pin_targets = [w.target for w in wrapped]
-    for target in pin_targets:
-        if not target.has_field(SourceArchiveSha256Field):
-            raise ValueError(
-                f"{target.address}, named by {request.address}, is not a `source_archive`."
-            )
+    for w in wrapped:
+        if not w.target.has_field(field):
+            raise ValueError(f"{w.target.address}, named by {owner}, is not a `{kind}`.")
+    return tuple(w.target for w in wrapped)
+
+
+async def package_install_tree(build: ComponentBuild, kind: str) -> BuiltPackage:
+    """The package of a component: its install tree, at `<kind>/<target name>` in the dist dir."""
+    path = f"{kind}/{build.address.target_name}"
+    digest = await Get(Digest, AddPrefix(build.install_tree, path))
+    return BuiltPackage(digest, (BuiltPackageArtifact(path),))
+
+
+@rule(desc="Build a component")
+async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
+    origin = f"a field of {request.address}"
+    toolchain = await Get(
+        Address,
+        AddressInput,
+        AddressInput.parse(
+            request.toolchain, relative_to=request.address.spec_path, description_of_origin=origin
+        ),
+    )
+    pin_targets = await targets_named_by(
+        request.address,
+        (spec for _, spec in request.archives),
+        "source_archive",
+        SourceArchiveSha256Field,
+    )
     pins = [SourceArchivePin.from_target(target) for target in pin_targets]
     fetched = await MultiGet(Get(FetchedSourceArchive, SourceArchivePin, pin) for pin in pins)
     patches = await MultiGet(
@@ -99,6 +128,9 @@ async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
             env[f"{variable}_PATCHES_DIR"] = f"/in/{patches_dir}"
             flat = await Get(Digest, RemovePrefix(pin_patches.snapshot.digest, pin.address.spec_path))
             layout.append(await Get(Digest, AddPrefix(flat, patches_dir)))
+    layout.extend(
+        await MultiGet(Get(Digest, AddPrefix(tree, name)) for name, tree in request.input_trees)
+    )
     own_files = await Get(Digest, MergeDigests([script.snapshot.digest, files.snapshot.digest]))
     layout.append(await Get(Digest, RemovePrefix(own_files, request.address.spec_path)))
     [script_path] = script.snapshot.files

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.fs import AddPrefix, Digest
+from pants.core.goals.package import BuiltPackage, PackageFieldSet
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 
-from cpython_fips.components.build import ComponentBuild, ComponentBuildRequest
+from cpython_fips.components.build import (
+    ComponentBuild,
+    ComponentBuildRequest,
+    package_install_tree,
+)
 from cpython_fips.components.target_types import (
     ComponentEnvField,
     ComponentFilesField,
@@ -61,9 +64,7 @@ async def build_openssl(field_set: OpenSSLFieldSet) -> ComponentBuild:
 @rule(desc="Package OpenSSL's install tree")
 async def package_openssl(field_set: OpenSSLFieldSet) -> BuiltPackage:
     build = await Get(ComponentBuild, OpenSSLFieldSet, field_set)
-    name = field_set.address.target_name
-    digest = await Get(Digest, AddPrefix(build.install_tree, f"openssl/{name}"))
-    return BuiltPackage(digest, (BuiltPackageArtifact(f"openssl/{name}"),))
+    return await package_install_tree(build, "openssl")
 
 
 def rules():

@@ -1,7 +1,9 @@
-"""Target types of the components built in toolchain containers: OpenSSL (more to come).
+"""Target types of the components built in toolchain containers: OpenSSL, the third-party
+static libraries, CPython.
 
 Each component is one cached build step: a shell script beside its BUILD file, the pinned
-archives it builds from, and a toolchain to build in.
+archives it builds from, the install trees of the components it builds against, and a toolchain
+to build in.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from pants.engine.target import (
     MultipleSourcesField,
     SingleSourceField,
     StringField,
+    StringSequenceField,
     Target,
 )
 from pants.util.strutil import help_text
+
+# The interpreter builds offered; freethreaded ones need CPython 3.13 or later.
+FLAVOURS = ("noopt", "pgo+lto", "freethreaded+noopt", "freethreaded+pgo+lto")
 
 
 class ComponentToolchainField(StringField):
@@ -56,9 +62,25 @@ class ComponentTimeoutField(IntField):
     help = "Wall-clock limit of the build in seconds; default `[container-runner].timeout`."
 
 
-class OpenSSLSourceField(StringField):
+class ComponentSourceField(StringField):
     alias = "source"
     required = True
+    help = "The `source_archive` the component is built from."
+
+
+class ComponentLibrariesField(StringSequenceField):
+    alias = "libraries"
+    default: ClassVar[Tuple[str, ...]] = ()
+    help = help_text(
+        """
+        Addresses of the `static_library` targets this component builds against. Their install
+        trees are merged under `/in/deps` (the prefix every library is configured for, so their
+        pkg-config files work as they are); the script finds it in `DEPS_PREFIX`.
+        """
+    )
+
+
+class OpenSSLSourceField(ComponentSourceField):
     help = "The `source_archive` of the OpenSSL release the libraries are built from."
 
 
@@ -107,5 +129,76 @@ class OpenSSLTarget(Target):
     )
 
 
+class StaticLibrarySourceField(ComponentSourceField):
+    help = "The `source_archive` of the library's release."
+
+
+class StaticLibraryTarget(Target):
+    alias = "static_library"
+    core_fields = (*COMPONENT_FIELDS, StaticLibrarySourceField, ComponentLibrariesField)
+    help = help_text(
+        """
+        A third-party C library built as a static, position-independent archive for one
+        platform, in a toolchain container: one cached step. The script configures it for the
+        prefix `/in/deps` (`DEPS_PREFIX`), where the components that use it find it, and writes
+        that prefix's content (`include/`, `lib/*.a`, `lib/pkgconfig/`) to `/out`.
+        `./pants package` writes the tree to the dist dir.
+        """
+    )
+
+
+class CPythonSourceField(ComponentSourceField):
+    help = help_text(
+        """
+        The `source_archive` of the CPython release. `[cpython-build].local_source_trees` can replace
+        it with an extracted source tree, per minor version.
+        """
+    )
+
+
+class CPythonOpenSSLField(StringField):
+    alias = "openssl"
+    required = True
+    help = help_text(
+        """
+        The `openssl` target that `_ssl` and `_hashlib` link statically; its tree is mounted at
+        `/in/openssl` and its FIPS files are installed under `share/ssl/`.
+        """
+    )
+
+
+class CPythonFlavourField(StringField):
+    alias = "flavour"
+    required = True
+    valid_choices = FLAVOURS
+    help = help_text(
+        """
+        How the interpreter is optimised: `noopt` (plain -O2 with assertions off, for
+        development), `pgo+lto` (profile-guided, link-time optimised: the release build),
+        `freethreaded+pgo+lto` (3.13+, no GIL) and `freethreaded+noopt` (its development build).
+        """
+    )
+
+
+class CPythonTarget(Target):
+    alias = "cpython"
+    core_fields = (
+        *COMPONENT_FIELDS,
+        CPythonSourceField,
+        CPythonFlavourField,
+        CPythonOpenSSLField,
+        ComponentLibrariesField,
+    )
+    help = help_text(
+        """
+        A CPython interpreter for one platform and flavour, built in a toolchain container against
+        the `static_library` targets and an `openssl` target: one cached step. Extension modules
+        are linked into libpython. The install tree is relocatable (`$ORIGIN`-relative rpath, and
+        a `_sysconfigdata` that computes its paths from its own location). `./pants package`
+        writes the tree and the build's metadata to the dist dir.
+        """
+    )
+
+
 def target_types() -> list[Any]:
-    return [OpenSSLTarget]
+    return [OpenSSLTarget, StaticLibraryTarget, CPythonTarget]

@@ -1,7 +1,7 @@
 """Run one build step in a throwaway container of a toolchain image; make and lock toolchains.
 
 Usage: container_runner.py run --image REF --script PATH [--lock LOCK] [options]   (see --help)
-       container_runner.py lock --suite SUITE --arch ARCH --out LOCK PACKAGE...
+       container_runner.py lock --suite SUITE --arch ARCH --out LOCK [PACKAGE...]
 
 What the tool guarantees:
 - A missing image is made from the toolchain lock given with --lock (make-image.sh, beside this
@@ -163,7 +163,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     lock.add_argument("--suite", required=True, help="Debian suite, e.g. bullseye")
     lock.add_argument("--arch", required=True, help="Debian architecture, e.g. amd64")
     lock.add_argument("--out", required=True, type=Path, help="the lock file to write")
-    lock.add_argument("packages", nargs="+", metavar="PACKAGE")
+    lock.add_argument("packages", nargs="*", metavar="PACKAGE")
     return parser.parse_args(argv)
 
 

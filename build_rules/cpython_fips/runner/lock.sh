@@ -15,8 +15,8 @@
 # "SUITE SUITE-updates SUITE-security"), TOOLCHAIN_ARCHIVE_URI/TOOLCHAIN_SECURITY_URI.
 set -euo pipefail
 
-if [ $# -lt 4 ]; then
-    echo "usage: $0 SUITE ARCH OUT_LOCK PACKAGE... (or @packages.txt)" >&2
+if [ $# -lt 3 ]; then
+    echo "usage: $0 SUITE ARCH OUT_LOCK [PACKAGE... | @packages.txt] (none: the minimal base system)" >&2
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +46,8 @@ apt_root_init "$work" "$arch" "$comps" $suites
 # What debootstrap --variant=minbase would install: Priority: required, plus apt.
 required=$(apt_root_packages | awk 'BEGIN { RS = "" }
     /\nPriority: required\n/ { sub(/^Package: /, ""); sub(/\n.*/, ""); print }' | LC_ALL=C sort -u)
+# debootstrap adds the empty usr-is-merged package for bookworm (and only bookworm).
+[ "$suite" != bookworm ] || required+=$'\nusr-is-merged'
 
 # --print-uris on an empty dpkg status lists every .deb a fresh system needs, as
 #   'URI' NAME_VERSION_ARCH.deb SIZE HASH     (an epoch's ':' is written %3a)

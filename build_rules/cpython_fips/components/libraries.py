@@ -1,0 +1,109 @@
+"""Third-party static libraries: the `static_library` target as a component build and a package,
+and the merged tree of a component's libraries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+from pants.core.goals.package import BuiltPackage, PackageFieldSet
+from pants.engine.addresses import Address
+from pants.engine.fs import EMPTY_DIGEST, Digest, MergeDigests
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.unions import UnionRule
+from pants.util.frozendict import FrozenDict
+
+from cpython_fips.components.build import (
+    ComponentBuild,
+    ComponentBuildRequest,
+    package_install_tree,
+    targets_named_by,
+)
+from cpython_fips.components.target_types import (
+    ComponentEnvField,
+    ComponentFilesField,
+    ComponentLibrariesField,
+    ComponentScriptField,
+    ComponentTimeoutField,
+    ComponentToolchainField,
+    StaticLibrarySourceField,
+)
+
+# Every library is configured for this prefix and mounted there when another component builds
+# against it, so the paths in its pkg-config and libtool files are right where they are used.
+DEPS_DIR = "deps"
+DEPS_PREFIX = f"/in/{DEPS_DIR}"
+
+
+@dataclass(frozen=True)
+class StaticLibraryFieldSet(PackageFieldSet):
+    required_fields = (StaticLibrarySourceField,)
+
+    toolchain: ComponentToolchainField
+    script: ComponentScriptField
+    files: ComponentFilesField
+    env: ComponentEnvField
+    timeout: ComponentTimeoutField
+    source: StaticLibrarySourceField
+    libraries: ComponentLibrariesField
+
+
+@dataclass(frozen=True)
+class StaticLibrariesRequest:
+    """The libraries named by `owner`'s `libraries` field."""
+
+    owner: Address
+    specs: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StaticLibraries:
+    """The install trees of some libraries merged into one, to be mounted at `DEPS_PREFIX`."""
+
+    merged_tree: Digest
+
+
+@rule(desc="Build the libraries a component builds against")
+async def build_static_libraries(request: StaticLibrariesRequest) -> StaticLibraries:
+    if not request.specs:
+        return StaticLibraries(EMPTY_DIGEST)
+    targets = await targets_named_by(
+        request.owner, request.specs, "static_library", StaticLibrarySourceField
+    )
+    builds = await MultiGet(
+        Get(ComponentBuild, StaticLibraryFieldSet, StaticLibraryFieldSet.create(target))
+        for target in targets
+    )
+    merged = await Get(Digest, MergeDigests(build.install_tree for build in builds))
+    return StaticLibraries(merged)
+
+
+@rule(desc="Build a static library")
+async def build_static_library(field_set: StaticLibraryFieldSet) -> ComponentBuild:
+    deps = await Get(
+        StaticLibraries,
+        StaticLibrariesRequest(field_set.address, tuple(field_set.libraries.value or ())),
+    )
+    return await Get(
+        ComponentBuild,
+        ComponentBuildRequest(
+            address=field_set.address,
+            toolchain=field_set.toolchain.value,
+            script=field_set.script,
+            files=field_set.files,
+            archives=(("SOURCE_ARCHIVE", field_set.source.value),),
+            env=FrozenDict({"DEPS_PREFIX": DEPS_PREFIX, **(field_set.env.value or {})}),
+            timeout=field_set.timeout.value,
+            input_trees=((DEPS_DIR, deps.merged_tree),),
+        ),
+    )
+
+
+@rule(desc="Package a static library's install tree")
+async def package_static_library(field_set: StaticLibraryFieldSet) -> BuiltPackage:
+    build = await Get(ComponentBuild, StaticLibraryFieldSet, field_set)
+    return await package_install_tree(build, "libraries")
+
+
+def rules():
+    return [*collect_rules(), UnionRule(PackageFieldSet, StaticLibraryFieldSet)]

@@ -1,0 +1,205 @@
+#!/bin/bash
+# Builds a relocatable CPython against our static OpenSSL and third-party libraries.
+#
+# Runs in the toolchain container: `bash -euo pipefail /in/build.sh`, inputs read-only under
+# /in, results in /out, no network, JOBS/MAKEFLAGS set.
+#
+# Inputs (environment):
+#   CPYTHON_ARCHIVE, CPYTHON_ARCHIVE_SHA256   the pinned release tarball, or
+#   CPYTHON_SOURCE_TREE, CPYTHON_SOURCE_TREE_DIGEST
+#                          an extracted source tree that stands in for the pin (unpinned build)
+#   CPYTHON_FLAVOUR        noopt | pgo+lto | freethreaded+noopt | freethreaded+pgo+lto
+#   CPYTHON_READLINE       readline (GNU readline) or editline (libedit, 3.13+)
+#   OPENSSL_PREFIX         the `openssl` target's install tree (/in/openssl)
+#   DEPS_PREFIX            the static libraries, merged (/in/deps)
+#
+# Output (/out):
+#   install/          the interpreter, configured for the prefix /install but relocatable:
+#                     RPATH $ORIGIN/../lib, a _sysconfigdata that computes its paths from its
+#                     own location, pkg-config files relative to their directory, no path of
+#                     the build's inputs in any text file; FIPS files under share/ssl/.
+#   build-info.json   what was built, from what, how (read by the packaging step)
+#
+# Extension modules are linked into libpython (MODULE_BUILDTYPE=static, CPython 3.11+), so
+# OpenSSL's libcrypto exists once per process; -Wl,--exclude-libs,ALL keeps the symbols of the
+# static libraries out of libpython's dynamic symbol table, so an extension module that brings
+# its own OpenSSL does not bind to ours, nor ours to its.
+set -euo pipefail
+
+readonly BUILD_PREFIX=/install
+readonly WORK=/tmp/build
+readonly SRC=$WORK/cpython
+readonly STAGE=$WORK/stage
+readonly OUT=/out
+readonly JOBS=${JOBS:-1}
+readonly HERE=$(dirname "$0")
+readonly FLAVOUR=${CPYTHON_FLAVOUR:?CPYTHON_FLAVOUR must be set}
+readonly READLINE=${CPYTHON_READLINE:-readline}
+: "${OPENSSL_PREFIX:?OPENSSL_PREFIX must name the OpenSSL install tree}"
+: "${DEPS_PREFIX:?DEPS_PREFIX must name the static libraries' tree}"
+# Modules every build must have (the runtime tests import them too).
+readonly REQUIRED_MODULES=(
+    _ssl _hashlib _sqlite3 _ctypes _lzma _bz2 zlib _decimal readline _uuid _zoneinfo
+    _curses _json _pickle _socket select _struct
+)
+
+log() { echo "==> [${SECONDS}s] $*"; }
+die() { echo "error: $*" >&2; exit 1; }
+
+unpack() {
+    mkdir -p "$SRC"
+    if [ -n "${CPYTHON_SOURCE_TREE:-}" ]; then
+        log "copying the local source tree (unpinned build, digest ${CPYTHON_SOURCE_TREE_DIGEST:-?})"
+        cp -R "$CPYTHON_SOURCE_TREE/." "$SRC/"
+        chmod -R u+w "$SRC"
+    else
+        log "unpacking $(basename "${CPYTHON_ARCHIVE:?CPYTHON_ARCHIVE or CPYTHON_SOURCE_TREE must be set}")"
+        tar -xf "$CPYTHON_ARCHIVE" -C "$SRC" --strip-components=1 --no-same-owner
+    fi
+    cd "$SRC"
+    VERSION=$(sed -n 's/^#define PY_VERSION[[:space:]]*"\(.*\)"/\1/p' Include/patchlevel.h)
+    MINOR=$(cut -d. -f1,2 <<<"$VERSION")
+    [ -n "$VERSION" ] || die "no PY_VERSION in Include/patchlevel.h"
+    log "CPython $VERSION, flavour $FLAVOUR"
+    case $MINOR in
+        3.10) die "CPython 3.10 has no MODULE_BUILDTYPE: its built-in module list is not written yet" ;;
+    esac
+}
+
+configure_args() {
+    local args=(
+        --prefix="$BUILD_PREFIX"
+        --enable-shared
+        --with-openssl="$OPENSSL_PREFIX"
+        --with-system-libmpdec
+        --with-ensurepip=install
+        --enable-loadable-sqlite-extensions
+        --with-readline="$READLINE"
+        # No dbm/gdbm: their libraries are not built (GPL gdbm, Berkeley DB).
+        --with-dbmliborder=
+    )
+    case $FLAVOUR in
+        *pgo+lto) args+=(--enable-optimizations --with-lto) ;;
+        *noopt) ;;
+        *) die "unknown flavour $FLAVOUR" ;;
+    esac
+    case $FLAVOUR in
+        freethreaded+*) args+=(--disable-gil) ;;
+    esac
+    printf '%s\n' "${args[@]}"
+}
+
+build() {
+    local args
+    mapfile -t args < <(configure_args)
+    # Where the libraries are, for configure's checks and the build: these paths are removed
+    # from the installed configuration afterwards (see relocate.py). pkg-config --static adds
+    # the libraries' own dependencies (libedit needs ncursesw).
+    export CPPFLAGS="-I$DEPS_PREFIX/include"
+    export LDFLAGS="-L$DEPS_PREFIX/lib"
+    export PKG_CONFIG="pkg-config --static"
+    export PKG_CONFIG_LIBDIR="$DEPS_PREFIX/lib/pkgconfig"
+    export PKG_CONFIG_PATH=
+    # Only for CPython's own binaries, not recorded for extension modules: find libpython next
+    # to the executable; hide the static libraries' symbols; hardening. `\$$` survives make
+    # and the shell as a literal $ORIGIN.
+    export LDFLAGS_NODIST='-Wl,-rpath,\$$ORIGIN/../lib -Wl,--exclude-libs,ALL -Wl,-z,relro,-z,now -Wl,-z,noexecstack'
+    export CFLAGS_NODIST="-fstack-protector-strong"
+    # Every stdlib extension module that configure enables is linked into libpython.
+    export MODULE_BUILDTYPE=static
+    log "configure ${args[*]}"
+    ./configure "${args[@]}" >"$WORK/configure.log" 2>&1 || {
+        tail -n 40 "$WORK/configure.log"; die "configure failed (config.log above)"
+    }
+    check_modules_configured
+    log "make -j$JOBS (flavour $FLAVOUR)"
+    make -j"$JOBS"
+    log "make install"
+    make -j1 install DESTDIR="$STAGE" >"$WORK/install.log" 2>&1 || {
+        tail -n 40 "$WORK/install.log"; die "make install failed"
+    }
+}
+
+# configure decides which modules it can build; a missing library must fail the build here, not
+# give an interpreter without ssl.
+check_modules_configured() {
+    local module state missing=()
+    for module in "${REQUIRED_MODULES[@]}"; do
+        state=$(sed -n "s/^MODULE_$(tr '[:lower:]' '[:upper:]' <<<"$module")_STATE=//p" Makefile)
+        case $state in
+            yes | "") ;;  # "" : always built (no configure check)
+            *) missing+=("$module ($state)") ;;
+        esac
+    done
+    [ ${#missing[@]} -eq 0 ] || die "configure will not build: ${missing[*]} (see config.log)"
+}
+
+install_fips_files() {
+    local ssl=$OUT/install/share/ssl
+    mkdir -p "$ssl/ossl-modules"
+    cp "$OPENSSL_PREFIX/ssl/openssl-fips.cnf" "$OPENSSL_PREFIX/ssl/fipsmodule.cnf" "$ssl/"
+    # Byte for byte: the provider checks its own MAC when it loads.
+    cp "$OPENSSL_PREFIX/lib/ossl-modules/fips.so" "$ssl/ossl-modules/"
+}
+
+publish() {
+    mkdir -p "$OUT"
+    cp -a "$STAGE$BUILD_PREFIX" "$OUT/install"
+    install_fips_files
+    log "making the installed configuration relocatable"
+    python3 "$HERE/relocate.py" "$OUT/install" "$BUILD_PREFIX" "$DEPS_PREFIX" "$OPENSSL_PREFIX" "$WORK"
+}
+
+# Runs the installed interpreter from another path than the build's, as a user would.
+smoke_test() {
+    local moved=$WORK/moved python
+    cp -a "$OUT/install" "$moved"
+    python=$(ls "$moved"/bin/python3.*[0-9t] | head -n1)
+    log "smoke test: $python"
+    "$python" - "${REQUIRED_MODULES[@]}" <<'EOF'
+import importlib, os, ssl, sys, sysconfig
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+    assert name in sys.builtin_module_names, f"{name} is not built in"
+prefix = os.path.dirname(os.path.dirname(sys.executable))
+libdir = sysconfig.get_config_var("LIBDIR")
+assert libdir == os.path.join(prefix, "lib"), f"LIBDIR {libdir} is not under {prefix}"
+print("    ", sys.version.replace("\n", " "), "|", ssl.OPENSSL_VERSION, "| LIBDIR", libdir)
+EOF
+}
+
+write_build_info() {
+    local python
+    python=$(ls "$OUT"/install/bin/python3.*[0-9t] | head -n1)
+    "$python" - "$VERSION" "$FLAVOUR" "$(configure_args | tr '\n' ' ')" >"$OUT/build-info.json" <<'EOF'
+import json, os, ssl, sys, sysconfig
+version, flavour, configure_args = sys.argv[1:4]
+source = (
+    {"pinned": False, "tree_digest": os.environ.get("CPYTHON_SOURCE_TREE_DIGEST")}
+    if os.environ.get("CPYTHON_SOURCE_TREE")
+    else {"pinned": True, "sha256": os.environ.get("CPYTHON_ARCHIVE_SHA256")}
+)
+json.dump({
+    "python_version": version,
+    "flavour": flavour,
+    "source": source,
+    "configure_args": configure_args.split(),
+    "host_platform": sysconfig.get_platform(),
+    "soabi": sysconfig.get_config_var("SOABI"),
+    "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "openssl_version": ssl.OPENSSL_VERSION,
+    "builtin_modules": sorted(sys.builtin_module_names),
+}, sys.stdout, indent=2, sort_keys=True)
+EOF
+}
+
+main() {
+    unpack
+    build
+    publish
+    smoke_test
+    write_build_info
+    log "done: CPython $VERSION $FLAVOUR"
+}
+
+main

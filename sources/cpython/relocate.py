@@ -1,0 +1,144 @@
+"""Makes an installed CPython's build configuration relocatable and free of the build's paths.
+
+Usage: relocate.py INSTALL_TREE BUILD_PREFIX BUILD_PATH...
+
+CPython records its build configuration in `_sysconfigdata_*.py`, the `Makefile` and
+`python-config` under `lib/pythonX.Y/config-*`, and pkg-config files. Extension module builds
+read them (compiler flags, library directories), so paths that only existed in the build
+container break them, the most common complaint about relocated CPython builds. This script:
+
+- removes compiler and linker options naming a BUILD_PATH (where the libraries were mounted:
+  they are linked into libpython and nothing else needs them);
+- makes `_sysconfigdata_*.py` compute every path under BUILD_PREFIX from its own location when
+  it is imported (the literal stays a plain dict that static parsers can read, and tools that
+  rewrite the prefix in place keep working);
+- points pkg-config files at their own directory (`${pcfiledir}`);
+- fails if a configuration variable that tools build with, a pkg-config file or python-config
+  still names a BUILD_PATH. (Informational records such as CONFIG_ARGS and the Makefile's
+  abs_srcdir keep them: they say how the interpreter was built.)
+
+Runs on any Python 3 (the toolchain's), so it works for cross builds too.
+"""
+
+from __future__ import annotations
+
+import ast
+import pprint
+import re
+import sys
+from pathlib import Path
+from typing import Callable, List
+
+RELOCATION_CODE = '''
+# cpython-fips: the tree was configured for the prefix {build_prefix!r} and can be moved
+# anywhere: every value is rewritten from where this file is when it is imported
+# (<prefix>/lib/pythonX.Y/_sysconfigdata_*.py).
+def _relocate(variables, build_prefix):
+    import os
+    import re
+    prefix = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    pattern = re.compile(re.escape(build_prefix) + r"(?=/|$|[\\s'\\"])")
+    for key, value in variables.items():
+        if isinstance(value, str):
+            variables[key] = pattern.sub(prefix.replace("\\\\", "\\\\\\\\"), value)
+
+
+_relocate(build_time_vars, {build_prefix!r})
+del _relocate
+'''
+
+
+def option_scrubber(build_paths: List[str]) -> Callable[[str], str]:
+    """Removes -I, -L and -Wl,-rpath options naming a build path, and tidies spaces."""
+    alternatives = "|".join(re.escape(path.rstrip("/")) for path in build_paths)
+    option = re.compile(
+        rf"(?:^|(?<=\s))(?:-I|-L|-Wl,-rpath,|-Wl,-rpath=|-Wl,--enable-new-dtags,-rpath=)\s*"
+        rf"(?:{alternatives})(?:/\S*)?(?=\s|$)"
+    )
+
+    def scrub(text: str) -> str:
+        lines = []
+        for line in text.split("\n"):
+            scrubbed = option.sub("", line)
+            if scrubbed != line:
+                scrubbed = re.sub(r"[ \t]{2,}", " ", scrubbed).rstrip()
+            lines.append(scrubbed)
+        return "\n".join(lines)
+
+    return scrub
+
+
+# Variables that record the build rather than tell tools how to build.
+INFORMATIONAL_VARIABLES = frozenset(
+    {"CONFIG_ARGS", "abs_builddir", "abs_srcdir", "srcdir", "TZPATH", "PY_SUPPORT_TIER"}
+)
+
+
+def rewrite_sysconfigdata(
+    path: Path, scrub: Callable[[str], str], build_prefix: str
+) -> dict[str, object]:
+    module = ast.parse(path.read_text())
+    [assignment] = [
+        node
+        for node in module.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "build_time_vars" for t in node.targets)
+    ]
+    variables = ast.literal_eval(assignment.value)
+    variables = {
+        key: scrub(value) if isinstance(value, str) else value for key, value in variables.items()
+    }
+    path.write_text(
+        "# system configuration generated and used by the sysconfig module\n"
+        f"build_time_vars = {pprint.pformat(variables, indent=1)}\n"
+        + RELOCATION_CODE.format(build_prefix=build_prefix)
+    )
+    return variables
+
+
+def rewrite_pkgconfig(path: Path, scrub: Callable[[str], str], build_prefix: str) -> None:
+    text = scrub(path.read_text())
+    text = re.sub(
+        rf"^prefix={re.escape(build_prefix)}$", "prefix=${pcfiledir}/../..", text, flags=re.M
+    )
+    path.write_text(text)
+
+
+def main(tree: Path, build_prefix: str, build_paths: List[str]) -> int:
+    scrub = option_scrubber(build_paths)
+    leaks = []
+
+    def check(where: str, text: str) -> None:
+        leaks.extend(f"{where}: {path}" for path in build_paths if path in text)
+
+    [libdir] = tree.glob("lib/python3.*[0-9t]")
+    for data in sorted(libdir.glob("_sysconfigdata_*.py")):
+        variables = rewrite_sysconfigdata(data, scrub, build_prefix)
+        for key, value in variables.items():
+            if key not in INFORMATIONAL_VARIABLES:
+                check(f"{data.relative_to(tree)} {key}", str(value))
+        print(f"    relocatable: {data.relative_to(tree)}")
+    for pc in sorted((tree / "lib" / "pkgconfig").glob("*.pc")):
+        rewrite_pkgconfig(pc, scrub, build_prefix)
+        check(str(pc.relative_to(tree)), pc.read_text())
+        print(f"    relocatable: {pc.relative_to(tree)}")
+    for config in [*libdir.glob("config-*/Makefile"), *tree.glob("bin/python3*-config")]:
+        if not config.is_symlink():
+            config.write_text(scrub(config.read_text()))
+            if config.name != "Makefile":
+                check(str(config.relative_to(tree)), config.read_text())
+            print(f"    scrubbed:    {config.relative_to(tree)}")
+    # Byte-compiled caches of the rewritten module would hold the old values.
+    for cache in libdir.glob("__pycache__/_sysconfigdata_*"):
+        cache.unlink()
+
+    if leaks:
+        print("error: build paths remain in installed text files:", *leaks, sep="\n    ")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    sys.exit(main(Path(sys.argv[1]), sys.argv[2], sys.argv[3:]))
