@@ -4,12 +4,12 @@ cross-compiled and tested under qemu in its toolchain's container."""
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from typing import List
 
 import pytest
 
+from images import toolchain_image
 from pants_launcher_test import REPO, pants
 
 # platform -> environment of test-fips.sh for a tree of that platform
@@ -20,11 +20,6 @@ PLATFORMS = {
         "-e", "STRIP=aarch64-linux-gnu-strip",
     ],
 }
-
-
-def toolchain_image(name: str) -> str:
-    lock = (REPO / f"sources/toolchain/{name}.lock").read_bytes()
-    return f"cpython-fips/toolchain-{name}:{hashlib.sha256(lock).hexdigest()[:32]}"
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))

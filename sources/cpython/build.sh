@@ -36,7 +36,7 @@ readonly HERE=$(dirname "$0")
 readonly FLAVOUR=${CPYTHON_FLAVOUR:?CPYTHON_FLAVOUR must be set}
 readonly READLINE=${CPYTHON_READLINE:-readline}
 : "${OPENSSL_PREFIX:?OPENSSL_PREFIX must name the OpenSSL install tree}"
-: "${DEPS_PREFIX:?DEPS_PREFIX must name the static libraries' tree}"
+: "${DEPS_PREFIX:?DEPS_PREFIX must name the merged static libraries}"
 # Modules every build must have (the runtime tests import them too).
 readonly REQUIRED_MODULES=(
     _ssl _hashlib _sqlite3 _ctypes _lzma _bz2 zlib _decimal readline _uuid _zoneinfo
@@ -70,7 +70,6 @@ configure_args() {
     local args=(
         --prefix="$BUILD_PREFIX"
         --enable-shared
-        --with-openssl="$OPENSSL_PREFIX"
         --with-system-libmpdec
         --with-ensurepip=install
         --enable-loadable-sqlite-extensions
@@ -94,11 +93,13 @@ build() {
     mapfile -t args < <(configure_args)
     # Where the libraries are, for configure's checks and the build: these paths are removed
     # from the installed configuration afterwards (see relocate.py). pkg-config --static adds
-    # the libraries' own dependencies (libedit needs ncursesw).
+    # the libraries' own dependencies (libedit needs ncursesw, libcrypto libdl). OpenSSL is
+    # found through its .pc too: `--with-openssl=DIR` would link `-lssl -lcrypto` after -ldl,
+    # which a static libcrypto needs after it.
     export CPPFLAGS="-I$DEPS_PREFIX/include"
     export LDFLAGS="-L$DEPS_PREFIX/lib"
     export PKG_CONFIG="pkg-config --static"
-    export PKG_CONFIG_LIBDIR="$DEPS_PREFIX/lib/pkgconfig"
+    export PKG_CONFIG_LIBDIR="$DEPS_PREFIX/lib/pkgconfig:$OPENSSL_PREFIX/lib/pkgconfig"
     export PKG_CONFIG_PATH=
     # Only for CPython's own binaries, not recorded for extension modules: find libpython next
     # to the executable; hide the static libraries' symbols; hardening. `\$$` survives make
@@ -125,7 +126,7 @@ build() {
 check_modules_configured() {
     local module state missing=()
     for module in "${REQUIRED_MODULES[@]}"; do
-        state=$(sed -n "s/^MODULE_$(tr '[:lower:]' '[:upper:]' <<<"$module")_STATE=//p" Makefile)
+        state=$(sed -n "s/^MODULE_${module^^}_STATE=//p" Makefile)
         case $state in
             yes | "") ;;  # "" : always built (no configure check)
             *) missing+=("$module ($state)") ;;

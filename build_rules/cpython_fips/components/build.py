@@ -80,7 +80,10 @@ async def targets_named_by(
     )
     for w in wrapped:
         if not w.target.has_field(field):
-            raise ValueError(f"{w.target.address}, named by {owner}, is not a `{kind}`.")
+            raise ValueError(
+                f"{w.target.address}, named by {owner}, is of the target type "
+                f"`{w.target.alias}`, not `{kind}`."
+            )
     return tuple(w.target for w in wrapped)
 
 

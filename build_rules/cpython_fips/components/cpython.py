@@ -129,21 +129,15 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
             f"{address}: the flavour {flavour!r} needs CPython 3.13 or later, not {minor_version}."
         )
 
-    openssl, libraries = await MultiGet(
-        Get(ComponentBuild, OpenSSLFieldSet, OpenSSLFieldSet.create(openssl_target)),
-        Get(
-            StaticLibraries,
-            StaticLibrariesRequest(address, tuple(field_set.libraries.value or ())),
-        ),
-    )
     env = {
         "CPYTHON_FLAVOUR": flavour,
         "OPENSSL_PREFIX": f"/in/{OPENSSL_DIR}",
         "DEPS_PREFIX": DEPS_PREFIX,
         **(field_set.env.value or {}),
     }
-    input_trees = [(OPENSSL_DIR, openssl.install_tree), (DEPS_DIR, libraries.merged_tree)]
+    input_trees: list[tuple[str, Digest]] = []
     archives: tuple[tuple[str, str], ...] = ()
+    # Read before anything is built, so that a bad path fails at once.
     local_tree_path = options.local_source_trees.get(minor_version)
     if local_tree_path:
         tree = await Get(LocalSourceTree, LocalSourceTreeRequest(local_tree_path, minor_version))
@@ -153,6 +147,15 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
     else:
         archives = (("CPYTHON_ARCHIVE", field_set.source.value),)
         env["CPYTHON_ARCHIVE_SHA256"] = pin.sha256
+
+    openssl, libraries = await MultiGet(
+        Get(ComponentBuild, OpenSSLFieldSet, OpenSSLFieldSet.create(openssl_target)),
+        Get(
+            StaticLibraries,
+            StaticLibrariesRequest(address, tuple(field_set.libraries.value or ())),
+        ),
+    )
+    input_trees += [(OPENSSL_DIR, openssl.install_tree), (DEPS_DIR, libraries.merged_tree)]
 
     return await Get(
         ComponentBuild,

@@ -1,0 +1,30 @@
+"""Docker images of the toolchain targets, for tests that run what the build produced."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+
+from pants_launcher_test import REPO
+
+MAKE_IMAGE = REPO / "build_rules/cpython_fips/runner/make-image.sh"
+
+
+def toolchain_image(name: str) -> str:
+    """The tag of `sources/toolchain:<name>`'s image (as the build names it)."""
+    lock = (REPO / f"sources/toolchain/{name}.lock").read_bytes()
+    return f"cpython-fips/toolchain-{name}:{hashlib.sha256(lock).hexdigest()[:32]}"
+
+
+def ensure_image(name: str) -> str:
+    """The tag of `sources/toolchain:<name>`'s image, made from its lock if it is missing
+    (needs root and debootstrap, as the build itself does)."""
+    tag = toolchain_image(name)
+    present = subprocess.run(["docker", "image", "inspect", tag], capture_output=True)
+    if present.returncode != 0:
+        made = subprocess.run(
+            [str(MAKE_IMAGE), f"sources/toolchain/{name}.lock", tag],
+            cwd=REPO, capture_output=True, text=True, timeout=900,
+        )
+        assert made.returncode == 0, f"making {tag} failed:\n{made.stderr[-3000:]}"
+    return tag
