@@ -15,7 +15,7 @@ from images import ensure_image
 from pants_launcher_test import REPO, pants
 
 TARGET = "sources/cpython:3.13-noopt-linux-x86_64"
-CHECKS = "sources/cpython/checks"
+CHECKS = "dist/checks"
 # Where the tests mount the tree: not the build's prefix (/install).
 PREFIX = "/opt/elsewhere/python"
 OPENSSL_VERSION = "3.5.7"

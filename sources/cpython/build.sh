@@ -37,7 +37,9 @@ readonly FLAVOUR=${CPYTHON_FLAVOUR:?CPYTHON_FLAVOUR must be set}
 readonly READLINE=${CPYTHON_READLINE:-readline}
 : "${OPENSSL_PREFIX:?OPENSSL_PREFIX must name the OpenSSL install tree}"
 : "${DEPS_PREFIX:?DEPS_PREFIX must name the merged static libraries}"
-# Modules every build must have (the runtime tests import them too).
+# Modules every build must have (the runtime tests import them too); _ssl and _hashlib must be
+# linked into libpython (one libcrypto per process), the others are in lib-dynload in 3.11.
+readonly BUILT_IN_MODULES=(_ssl _hashlib)
 readonly REQUIRED_MODULES=(
     _ssl _hashlib _sqlite3 _ctypes _lzma _bz2 zlib _decimal readline _uuid _zoneinfo
     _curses _json _pickle _socket select _struct
@@ -101,6 +103,9 @@ build() {
     export PKG_CONFIG="pkg-config --static"
     export PKG_CONFIG_LIBDIR="$DEPS_PREFIX/lib/pkgconfig:$OPENSSL_PREFIX/lib/pkgconfig"
     export PKG_CONFIG_PATH=
+    # 3.11's check for the sqlite3 library puts pkg-config's -lm before the library it tests;
+    # a static libsqlite3 needs libm after it.
+    export LIBS="-lm"
     # Only for CPython's own binaries, not recorded for extension modules: find libpython next
     # to the executable; hide the static libraries' symbols; hardening. `\$$` survives make
     # and the shell as a literal $ORIGIN.
@@ -113,6 +118,7 @@ build() {
         tail -n 40 "$WORK/configure.log"; die "configure failed (config.log above)"
     }
     check_modules_configured
+    make_test_modules_shared
     log "make -j$JOBS (flavour $FLAVOUR)"
     make -j"$JOBS"
     log "make install"
@@ -135,6 +141,27 @@ check_modules_configured() {
     [ ${#missing[@]} -eq 0 ] || die "configure will not build: ${missing[*]} (see config.log)"
 }
 
+# MODULE_BUILDTYPE=static also links the test modules (_testcapi, _testinternalcapi, xxsubtype,
+# _xxtestfuzz..., but not _xxsubinterpreters, a real module) into libpython, where they do not
+# belong, and _testinternalcapi then breaks the link of _freeze_module. They are moved to a
+# *shared* section of Modules/Setup.stdlib (lib-dynload, as upstream builds them), and the
+# Makefile is regenerated from it. (3.11 builds modules that Setup.stdlib leaves commented out,
+# such as _ctypes and _curses, with setup.py, as shared libraries.)
+make_test_modules_shared() {
+    local setup=Modules/Setup.stdlib
+    awk '/^(_test[A-Za-z0-9_]*|_xxtestfuzz|xx[A-Za-z0-9_]*)[ \t]/ { tests = tests $0 "\n"; next }
+         { print }
+         END { printf "\n*shared*\n%s", tests }' "$setup" >"$setup.new"
+    mv "$setup.new" "$setup"
+    log "test modules built as shared libraries: $(sed -n '/^\*shared\*$/,$p' "$setup" | awk 'NF && !/^[*#]/ { printf "%s ", $1 }')"
+    # The Makefile from Setup files, as configure makes it, but always with Setup.stdlib: 3.11's
+    # configure leaves it out (except for WebAssembly) and builds its modules with setup.py, as
+    # shared libraries each with its own copy of libcrypto.
+    sh Modules/makesetup -c Modules/config.c.in -s Modules \
+        Modules/Setup.local Modules/Setup.stdlib Modules/Setup.bootstrap Modules/Setup >/dev/null
+    mv config.c Modules/
+}
+
 install_fips_files() {
     local ssl=$OUT/install/share/ssl
     mkdir -p "$ssl/ossl-modules"
@@ -148,7 +175,9 @@ publish() {
     cp -a "$STAGE$BUILD_PREFIX" "$OUT/install"
     install_fips_files
     log "making the installed configuration relocatable"
-    python3 "$HERE/relocate.py" "$OUT/install" "$BUILD_PREFIX" "$DEPS_PREFIX" "$OPENSSL_PREFIX" "$WORK"
+    # Only the inputs' paths: the build directory stays in the variables that describe the
+    # build tree itself (abs_builddir, RUNSHARED, TESTPYTHON...), which nothing installed uses.
+    python3 "$HERE/relocate.py" "$OUT/install" "$BUILD_PREFIX" "$DEPS_PREFIX" "$OPENSSL_PREFIX"
 }
 
 # Runs the installed interpreter from another path than the build's, as a user would.
@@ -157,11 +186,12 @@ smoke_test() {
     cp -a "$OUT/install" "$moved"
     python=$(ls "$moved"/bin/python3.*[0-9t] | head -n1)
     log "smoke test: $python"
-    "$python" - "${REQUIRED_MODULES[@]}" <<'EOF'
+    "$python" - "${BUILT_IN_MODULES[*]}" "${REQUIRED_MODULES[@]}" <<'EOF'
 import importlib, os, ssl, sys, sysconfig
-for name in sys.argv[1:]:
-    importlib.import_module(name)
+for name in sys.argv[1].split():
     assert name in sys.builtin_module_names, f"{name} is not built in"
+for name in sys.argv[2:]:
+    importlib.import_module(name)
 prefix = os.path.dirname(os.path.dirname(sys.executable))
 libdir = sysconfig.get_config_var("LIBDIR")
 assert libdir == os.path.join(prefix, "lib"), f"LIBDIR {libdir} is not under {prefix}"
@@ -170,28 +200,10 @@ EOF
 }
 
 write_build_info() {
-    local python
+    local python args
     python=$(ls "$OUT"/install/bin/python3.*[0-9t] | head -n1)
-    "$python" - "$VERSION" "$FLAVOUR" "$(configure_args | tr '\n' ' ')" >"$OUT/build-info.json" <<'EOF'
-import json, os, ssl, sys, sysconfig
-version, flavour, configure_args = sys.argv[1:4]
-source = (
-    {"pinned": False, "tree_digest": os.environ.get("CPYTHON_SOURCE_TREE_DIGEST")}
-    if os.environ.get("CPYTHON_SOURCE_TREE")
-    else {"pinned": True, "sha256": os.environ.get("CPYTHON_ARCHIVE_SHA256")}
-)
-json.dump({
-    "python_version": version,
-    "flavour": flavour,
-    "source": source,
-    "configure_args": configure_args.split(),
-    "host_platform": sysconfig.get_platform(),
-    "soabi": sysconfig.get_config_var("SOABI"),
-    "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-    "openssl_version": ssl.OPENSSL_VERSION,
-    "builtin_modules": sorted(sys.builtin_module_names),
-}, sys.stdout, indent=2, sort_keys=True)
-EOF
+    mapfile -t args < <(configure_args)
+    "$python" "$HERE/describe.py" "$VERSION" "$FLAVOUR" "${args[@]}" >"$OUT/build-info.json"
 }
 
 main() {

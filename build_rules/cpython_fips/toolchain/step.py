@@ -5,22 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from pants.backend.python.target_types import (
-    PexEntryPointField,
-    ResolvedPexEntryPoint,
-    ResolvePexEntryPointRequest,
-)
 from pants.backend.python.util_rules.pex import VenvPex, VenvPexProcess
-from pants.backend.python.util_rules.pex_from_targets import PexFromTargetsRequest
-from pants.engine.addresses import Address, AddressInput
+from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, DigestSubset, MergeDigests, PathGlobs, RemovePrefix, Snapshot
 from pants.engine.process import FallibleProcessResult, ProcessCacheScope
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from cpython_fips.pex_tools import build_tool_pex
 from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
 from cpython_fips.toolchain.subsystems import ContainerRunner
 
@@ -73,22 +67,8 @@ class ContainerRunnerTool:
 
 @rule(desc="Build the container runner tool")
 async def container_runner_tool(runner: ContainerRunner) -> ContainerRunnerTool:
-    origin = "the option `[container-runner].runner`"
-    address = await Get(
-        Address, AddressInput, AddressInput.parse(runner.runner, description_of_origin=origin)
-    )
-    wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin=origin))
-    entry_point = await Get(
-        ResolvedPexEntryPoint, ResolvePexEntryPointRequest(wrapped.target[PexEntryPointField])
-    )
-    pex = await Get(
-        VenvPex,
-        PexFromTargetsRequest(
-            [address],
-            output_filename="container_runner.pex",
-            internal_only=True,
-            main=entry_point.val,
-        ),
+    pex = await build_tool_pex(
+        runner.runner, "[container-runner].runner", output_filename="container_runner.pex"
     )
     return ContainerRunnerTool(pex)
 

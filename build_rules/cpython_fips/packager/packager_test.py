@@ -1,0 +1,77 @@
+"""Unit tests of the packager's pieces; the whole flow runs in tests/distribution_test.py."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+from cpython_fips.packager import expectations
+from cpython_fips.packager.packager import (
+    ArchiveNames,
+    check_fips_module,
+    check_schema,
+    tree_entries,
+    write_tar_gz,
+    SCHEMA,
+)
+
+
+def test_archive_names() -> None:
+    names = ArchiveNames.of("3.13.15", "x86_64-unknown-linux-gnu", "pgo+lto", "20261124")
+    assert names.full == "cpython-3.13.15-x86_64-unknown-linux-gnu-pgo+lto-20261124.tar.zst"
+    assert names.install_only == "cpython-3.13.15-x86_64-unknown-linux-gnu-install_only-20261124.tar.gz"
+    threaded = ArchiveNames.of("3.13.15", "x86_64-unknown-linux-gnu", "freethreaded+pgo+lto", "1")
+    assert threaded.full.endswith("-freethreaded+pgo+lto-1.tar.zst")
+    assert threaded.install_only_stripped.endswith("-freethreaded-install_only_stripped-1.tar.gz")
+    noopt = ArchiveNames.of("3.13.15", "x86_64-unknown-linux-gnu", "noopt", "1")
+    assert noopt.install_only.endswith("-noopt-install_only-1.tar.gz")
+
+
+def make_tree(root: Path) -> Path:
+    (root / "bin").mkdir(parents=True)
+    (root / "bin/python3.13").write_text("#!/bin/sh\n")
+    (root / "bin/python3.13").chmod(0o700)
+    (root / "bin/python3").symlink_to("python3.13")
+    (root / "lib/python3.13/test").mkdir(parents=True)
+    (root / "lib/python3.13/test/test_x.py").write_text("")
+    (root / "lib/python3.13/os.py").write_text("")
+    return root
+
+
+def test_gzip_archives_are_byte_identical_whatever_the_files_times(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "a")
+    first, second = tmp_path / "1.tar.gz", tmp_path / "2.tar.gz"
+    write_tar_gz(tree_entries(tree, "python"), first)
+    for path in tree.rglob("*"):
+        if not path.is_symlink():
+            path.touch()
+    write_tar_gz(tree_entries(tree, "python"), second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_excluded_globs_cover_whole_directories(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "a")
+    names = {e.name for e in tree_entries(tree, "python", ["lib/python3.13/test", "lib/python3.13/test/*"])}
+    assert "python/lib/python3.13/os.py" in names
+    assert not [n for n in names if "/test" in n]
+
+
+def test_fips_module_mac(tmp_path: Path) -> None:
+    module = tmp_path / expectations.FIPS_MODULE
+    module.parent.mkdir(parents=True)
+    module.write_bytes(b"provider")
+    key = bytes.fromhex(expectations.FIPS_MODULE_MAC_KEY)
+    mac = hmac.new(key, b"provider", hashlib.sha256).hexdigest().upper()
+    config = tmp_path / expectations.FIPS_MODULE_CONFIG
+    config.write_text(f"[fips_sect]\nmodule-mac = {':'.join(mac[i:i + 2] for i in range(0, 64, 2))}\n")
+    assert check_fips_module(tmp_path) == []
+    module.write_bytes(b"provideR")
+    [problem] = check_fips_module(tmp_path)
+    assert "does not match module-mac" in problem
+
+
+def test_schema_names_what_is_wrong() -> None:
+    problems = check_schema({"version": "7"}, SCHEMA)
+    assert any("'target_triple' is a required property" in p for p in problems)
+    assert any(p.startswith("PYTHON.json: version:") for p in problems)

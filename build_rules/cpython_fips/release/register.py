@@ -1,0 +1,13 @@
+"""Release archives: the `cpython_distribution` target, packaged in python-build-standalone's
+format after validation."""
+
+from cpython_fips.release import package, subsystems
+from cpython_fips.release.target_types import target_types as _target_types
+
+
+def target_types():
+    return _target_types()
+
+
+def rules():
+    return [*package.rules(), *subsystems.rules()]

@@ -1,0 +1,107 @@
+"""The `cpython_distribution` target: the release archives of one CPython build."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Tuple
+
+from pants.engine.target import (
+    COMMON_TARGET_FIELDS,
+    MultipleSourcesField,
+    SingleSourceField,
+    StringField,
+    Target,
+)
+from pants.util.strutil import help_text
+
+
+class DistributionCPythonField(StringField):
+    alias = "cpython"
+    required = True
+    help = "The `cpython` target whose install tree is packaged."
+
+
+class DistributionTargetTripleField(StringField):
+    alias = "target_triple"
+    required = True
+    help = help_text(
+        """
+        The platform the distribution runs on, as a Rust-style target triple (python-build-
+        standalone's naming): `x86_64-unknown-linux-gnu`, `aarch64-unknown-linux-gnu`,
+        `aarch64-apple-darwin`. It is part of the archive names and of PYTHON.json.
+        """
+    )
+
+
+class DistributionStripScriptField(SingleSourceField):
+    alias = "strip_script"
+    required = False
+    default = "strip.sh"
+    uses_source_roots = False
+    help = help_text(
+        """
+        The script that strips debug information from the install tree for the
+        `install_only_stripped` archive, run in the CPython build's toolchain container.
+        """
+    )
+
+
+class DistributionRuntimeCheckScriptField(SingleSourceField):
+    alias = "runtime_check_script"
+    required = False
+    default = "runtime-checks.sh"
+    uses_source_roots = False
+    help = help_text(
+        """
+        The script that runs each unpacked archive in a clean container (`runtime_toolchain`):
+        imports, venv and pip, FIPS mode. A failure fails the package: nothing is written.
+        """
+    )
+
+
+class DistributionCheckFilesField(MultipleSourcesField):
+    alias = "check_files"
+    default: ClassVar[Tuple[str, ...]] = ("checks/*",)
+    uses_source_roots = False
+    help = "Files the runtime check script uses, mounted beside it."
+
+
+class DistributionRuntimeToolchainField(StringField):
+    alias = "runtime_toolchain"
+    default = "sources/toolchain:test-runtime"
+    help = help_text(
+        """
+        The `toolchain` whose image runs the runtime checks: a system without development
+        packages or any of the build's libraries, so only what the archives carry is used.
+        """
+    )
+
+
+class CPythonDistributionTarget(Target):
+    alias = "cpython_distribution"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        DistributionCPythonField,
+        DistributionTargetTripleField,
+        DistributionStripScriptField,
+        DistributionRuntimeCheckScriptField,
+        DistributionCheckFilesField,
+        DistributionRuntimeToolchainField,
+    )
+    help = help_text(
+        """
+        The release archives of one CPython build, in python-build-standalone's format:
+        `cpython-<version>-<triple>-<build options>-<tag>.tar.zst` (the full distribution:
+        `python/PYTHON.json`, `python/install`, `python/build`, `python/licenses`),
+        `...-install_only-<tag>.tar.gz` (the install tree without tests and the static
+        libpython) and `...-install_only_stripped-<tag>.tar.gz` (the same without debug
+        information, except the FIPS module, which is left byte for byte). The tag is
+        `[release].tag`. Everything is validated before anything is written: ELF checks, the
+        FIPS module's MAC, the expected modules, PYTHON.json against its schema, and runtime
+        checks of each archive unpacked at a new path in a clean container.
+        `./pants package` writes the three archives to the dist dir.
+        """
+    )
+
+
+def target_types() -> list[Any]:
+    return [CPythonDistributionTarget]

@@ -1,0 +1,23 @@
+#!/bin/bash
+# Runs each archive, as unpacked from its bytes under /in/unpacked/<kind>, in a container
+# without development packages: imports, OpenSSL, relocation, venv and pip (check_install.py),
+# then again in FIPS mode with the shipped configuration. Any failed check fails the step.
+set -euo pipefail
+: "${EXPECTED_OPENSSL_VERSION:?EXPECTED_OPENSSL_VERSION must be set, e.g. 3.5.7}"
+
+here=$(dirname "$0")
+failed=0
+for unpacked in /in/unpacked/*; do
+    kind=$(basename "$unpacked")
+    # The full archive holds the tree under python/install, the others under python/.
+    root=$unpacked/python/install
+    [ -d "$root" ] || root=$unpacked/python
+    python=$(ls "$root"/bin/python3.*[0-9t] | head -n1)
+    echo "== $kind: $python"
+    "$python" "$here/checks/check_install.py" "$EXPECTED_OPENSSL_VERSION" || failed=1
+    echo "== $kind, FIPS mode"
+    OPENSSL_CONF=$root/share/ssl/openssl-fips.cnf OPENSSL_MODULES=$root/share/ssl/ossl-modules \
+        "$python" "$here/checks/check_install.py" "$EXPECTED_OPENSSL_VERSION" --fips || failed=1
+done
+[ "$failed" -eq 0 ] || { echo "error: a runtime check failed (FAIL lines above)" >&2; exit 1; }
+echo "all runtime checks passed"

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Makes the tree of the install_only_stripped archive: /in/install with the debug information
+# of every ELF file removed, except the FIPS module, whose integrity MAC covers every byte
+# (a stripped fips.so refuses to load). Runs in the build's toolchain container; HOST_TRIPLE
+# selects the cross binutils.
+set -euo pipefail
+
+readonly STRIP=${HOST_TRIPLE:+$HOST_TRIPLE-}strip
+readonly FIPS_MODULE=share/ssl/ossl-modules/fips.so
+readonly TREE=/out/install
+
+cp -a /in/install "$TREE"
+chmod -R u+w "$TREE"
+count=0
+while IFS= read -r -d '' file; do
+    [ "$file" != "$TREE/$FIPS_MODULE" ] || continue
+    if [ "$(head -c 4 "$file" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+        "$STRIP" --strip-debug "$file"
+        count=$((count + 1))
+    fi
+done < <(find "$TREE" -type f -print0 | sort -z)
+cmp "/in/install/$FIPS_MODULE" "$TREE/$FIPS_MODULE" || {
+    echo "error: $FIPS_MODULE changed while stripping" >&2
+    exit 1
+}
+echo "stripped the debug information of $count ELF files ($FIPS_MODULE left as built)"
+du -sh /in/install "$TREE"
