@@ -45,6 +45,11 @@ readonly REQUIRED_MODULES=(
     _curses _json _pickle _socket select _struct
 )
 
+# A fixed build date: it is compiled into sys.version (__DATE__, __TIME__), and with it set the
+# installed .pyc files are checked against their source's hash rather than its mtime, which the
+# release archives set to a fixed value.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-946684800}
+
 log() { echo "==> [${SECONDS}s] $*"; }
 die() { echo "error: $*" >&2; exit 1; }
 
@@ -78,6 +83,8 @@ configure_args() {
         --with-readline="$READLINE"
         # No dbm/gdbm: their libraries are not built (GPL gdbm, Berkeley DB).
         --with-dbmliborder=
+        # No nis (3.12 and older): libnsl is not on the systems we run on.
+        py_cv_module_nis=n/a
     )
     case $FLAVOUR in
         *pgo+lto) args+=(--enable-optimizations --with-lto) ;;

@@ -201,7 +201,8 @@ def check_elf(path: Path, relative: str, glibc_max: Tuple[int, ...], check_expor
                     for aux in auxiliaries:
                         version = glibc_version(aux.name)
                         if version and version > glibc_max:
-                            problems.append(f"needs {aux.name}, newer than the glibc floor")
+                            floor = ".".join(map(str, glibc_max))
+                            problems.append(f"needs {aux.name}, newer than the glibc floor {floor}")
         if check_exports:
             dynsym = elf.get_section_by_name(".dynsym")
             exported = [
