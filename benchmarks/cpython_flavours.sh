@@ -34,7 +34,7 @@ python3 -m venv "$work/runner"
 for name in noopt pgo+lto reference; do
     echo "== $name: ${pythons[$name]} ($("${pythons[$name]}" -VV | tr '\n' ' '))"
     (cd "$work" && "$work/runner/bin/pyperformance" run "${pyperformance_args[@]}" \
-        --python="${pythons[$name]}" --venv="$work/venv-$name" -b "$benchmarks" -o "$work/$name.json")
+        --python="${pythons[$name]}" -b "$benchmarks" -o "$work/$name.json")
 done
 
 "$work/runner/bin/python" - "$work" <<'PY'
