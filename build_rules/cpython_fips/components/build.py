@@ -60,20 +60,23 @@ def _step_name(address: Address) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", address.spec).strip("-")
 
 
+async def address_named_by(owner: Address, spec: str, origin: str) -> Address:
+    """The address `spec` names, relative to `owner`'s directory; `origin` says where it was
+    written, for errors."""
+    return await Get(
+        Address,
+        AddressInput,
+        AddressInput.parse(spec, relative_to=owner.spec_path, description_of_origin=origin),
+    )
+
+
 async def targets_named_by(
     owner: Address, specs: Iterable[str], kind: str, field: Type[Field]
 ) -> Tuple[Target, ...]:
     """The targets that `specs` (addresses relative to `owner`'s directory) name; each must have
     `field`, which makes it a `kind`."""
     origin = f"a field of {owner}"
-    addresses = await MultiGet(
-        Get(
-            Address,
-            AddressInput,
-            AddressInput.parse(spec, relative_to=owner.spec_path, description_of_origin=origin),
-        )
-        for spec in specs
-    )
+    addresses = [await address_named_by(owner, spec, origin) for spec in specs]
     wrapped = await MultiGet(
         Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin=origin))
         for address in addresses
@@ -96,13 +99,8 @@ async def package_install_tree(build: ComponentBuild, kind: str) -> BuiltPackage
 
 @rule(desc="Build a component")
 async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
-    origin = f"a field of {request.address}"
-    toolchain = await Get(
-        Address,
-        AddressInput,
-        AddressInput.parse(
-            request.toolchain, relative_to=request.address.spec_path, description_of_origin=origin
-        ),
+    toolchain = await address_named_by(
+        request.address, request.toolchain, f"the `toolchain` field of {request.address}"
     )
     pin_targets = await targets_named_by(
         request.address,

@@ -394,11 +394,13 @@ def package_distribution(args: argparse.Namespace) -> None:
     info = json.loads(args.build_info.read_text())
     components = json.loads(args.components.read_text())
     names = ArchiveNames.of(info["python_version"], args.target_triple, info["flavour"], args.tag)
-    static_libs = sorted(
-        f"build/lib/{lib.name}" for root in (args.deps, args.openssl) for lib in (root / "lib").glob("*.a")
-    )
+    # The static libraries libpython was linked with, by their path in the full archive.
+    static_libs = {
+        f"build/lib/{lib.name}": lib
+        for root in (args.deps, args.openssl) for lib in (root / "lib").glob("*.a")
+    }
     licenses = collect_licenses(args.install, info, components, args.archives)
-    document = python_json(info, args.target_triple, components, static_libs)
+    document = python_json(info, args.target_triple, components, sorted(static_libs))
     print(f"Validating {names.full[:-len('.tar.zst')]}")
     validate(args, info, document)
 
@@ -409,9 +411,7 @@ def package_distribution(args: argparse.Namespace) -> None:
     full = [
         Entry("python/PYTHON.json", content=(json.dumps(document, indent=2, sort_keys=True) + "\n").encode()),
         *tree_entries(args.install, "python/install"),
-        *(Entry(f"python/{lib}", path=root / "lib" / Path(lib).name)
-          for root in (args.deps, args.openssl) for lib in static_libs
-          if (root / "lib" / Path(lib).name).is_file()),
+        *(Entry(f"python/{name}", path=path) for name, path in static_libs.items()),
         *(Entry(f"python/licenses/{name}", content=content) for name, content in licenses.items()),
     ]
     scratch = args.out.with_name(args.out.name + ".partial")

@@ -9,7 +9,7 @@ from typing import List, Tuple
 
 from pants.backend.python.util_rules.pex import VenvPex, VenvPexProcess
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.addresses import Address, AddressInput
+from pants.engine.addresses import Address
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -29,7 +29,7 @@ from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from cpython_fips.components.build import ComponentBuild, targets_named_by
+from cpython_fips.components.build import ComponentBuild, address_named_by, targets_named_by
 from cpython_fips.components.cpython import CPythonFieldSet
 from cpython_fips.components.libraries import StaticLibraries, StaticLibrariesRequest
 from cpython_fips.components.openssl import OpenSSLFieldSet
@@ -101,10 +101,7 @@ class BundledComponents:
     manifest: Tuple[FrozenDict[str, str], ...]
 
 
-async def bundled_components(cpython: Target) -> BundledComponents:
-    (openssl,) = await targets_named_by(
-        cpython.address, [cpython[CPythonOpenSSLField].value], "openssl", OpenSSLSourceField
-    )
+async def bundled_components(cpython: Target, openssl: Target) -> BundledComponents:
     libraries = await targets_named_by(
         cpython.address,
         cpython[ComponentLibrariesField].value or (),
@@ -135,18 +132,6 @@ async def bundled_components(cpython: Target) -> BundledComponents:
     return BundledComponents(archives, manifest)
 
 
-async def toolchain_address(target: Target) -> Address:
-    return await Get(
-        Address,
-        AddressInput,
-        AddressInput.parse(
-            target[ComponentToolchainField].value,
-            relative_to=target.address.spec_path,
-            description_of_origin=f"the `toolchain` field of {target.address}",
-        ),
-    )
-
-
 async def script_and_files(field_set: CPythonDistributionFieldSet, *fields) -> Tuple[str, Digest]:
     """The first field's script path (relative to the target's directory) and the files of all
     the fields, laid out relative to that directory."""
@@ -170,11 +155,11 @@ async def package_cpython_distribution(
     (cpython,) = await targets_named_by(
         address, [field_set.cpython.value], "cpython", CPythonFlavourField
     )
-    components = await bundled_components(cpython)
-    build = await Get(ComponentBuild, CPythonFieldSet, CPythonFieldSet.create(cpython))
     (openssl_target,) = await targets_named_by(
         cpython.address, [cpython[CPythonOpenSSLField].value], "openssl", OpenSSLSourceField
     )
+    components = await bundled_components(cpython, openssl_target)
+    build = await Get(ComponentBuild, CPythonFieldSet, CPythonFieldSet.create(cpython))
     openssl, libraries, install = await MultiGet(
         Get(ComponentBuild, OpenSSLFieldSet, OpenSSLFieldSet.create(openssl_target)),
         Get(
@@ -189,7 +174,11 @@ async def package_cpython_distribution(
     stripped = await Get(
         ContainerStepResult,
         ContainerStep(
-            toolchain=await toolchain_address(cpython),
+            toolchain=await address_named_by(
+                cpython.address,
+                cpython[ComponentToolchainField].value,
+                f"the `toolchain` field of {cpython.address}",
+            ),
             name=f"strip-{cpython.address.target_name}",
             description=f"Strip the debug information of {cpython.address}",
             script=strip_script,
@@ -241,14 +230,8 @@ async def package_cpython_distribution(
         field_set, field_set.runtime_check_script, field_set.check_files
     )
     unpacked = await Get(Digest, DigestSubset(result.output_digest, PathGlobs([f"{UNPACKED}/**"])))
-    runtime_toolchain = await Get(
-        Address,
-        AddressInput,
-        AddressInput.parse(
-            field_set.runtime_toolchain.value,
-            relative_to=address.spec_path,
-            description_of_origin=f"the `runtime_toolchain` field of {address}",
-        ),
+    runtime_toolchain = await address_named_by(
+        address, field_set.runtime_toolchain.value, f"the `runtime_toolchain` field of {address}"
     )
     build_info = await Get(
         DigestContents, DigestSubset(build.install_tree, PathGlobs([BUILD_INFO]))
