@@ -214,9 +214,9 @@ async def package_cpython_distribution(
             level=LogLevel.INFO,
             input_digest=await Get(Digest, MergeDigests(layout)),
             output_directories=[OUT, UNPACKED],
-            # Packaging runs again in every session, so a second `package` shows that the same
-            # inputs give byte-identical archives (the builds themselves come from the cache).
-            cache_scope=ProcessCacheScope.PER_SESSION,
+            # Cached like the builds (locally and remotely): the archives are deterministic, so
+            # the same inputs give the same bytes whether packaged here or restored.
+            cache_scope=ProcessCacheScope.SUCCESSFUL,
         ),
     )
     if result.exit_code != 0:

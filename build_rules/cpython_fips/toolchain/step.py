@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
@@ -9,7 +10,7 @@ from pants.backend.python.util_rules.pex import VenvPex, VenvPexProcess
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, DigestSubset, MergeDigests, PathGlobs, RemovePrefix, Snapshot
-from pants.engine.process import FallibleProcessResult, ProcessCacheScope
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
@@ -99,8 +100,8 @@ async def run_container_step(
         f"--jobs={runner.jobs}",
         *(f"--env={key}={value}" for key, value in sorted(step.env.items())),
     ]
-    result = await Get(
-        FallibleProcessResult,
+    process = await Get(
+        Process,
         VenvPexProcess(
             tool.pex,
             argv=argv,
@@ -115,6 +116,11 @@ async def run_container_step(
             cache_scope=ProcessCacheScope.SUCCESSFUL,
         ),
     )
+    # VenvPexProcess has no field for it in Pants 2.17.
+    process = dataclasses.replace(
+        process, remote_cache_speculation_delay_millis=runner.remote_cache_speculation_delay
+    )
+    result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:
         raise ContainerStepFailed(
             f"{step.description} failed (exit code {result.exit_code}).\n"

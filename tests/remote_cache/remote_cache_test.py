@@ -1,0 +1,156 @@
+"""The remote cache for real: `./pants` with `pants.remote-cache.toml` against a BuildGrid server
+on loopback, its address and credentials taken from the environment.
+
+OpenSSL is built with an empty local cache while writing to the server; the server is restarted
+(its store is on disk and in redis) and the local cache is wiped; the second build must take every
+cacheable process from the server, as Pants' own workunits and counters report it. Then a server
+that refuses the credentials, and one that is not there: the build succeeds locally and Pants
+warns once, not once per step."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from pants_launcher_test import REPO, pants
+from remote_cache.buildgrid_server import BuildGridServer, free_port
+
+WORKLOAD = "sources/openssl:linux-x86_64"
+# A small step, for the runs where the cache is unusable and everything builds locally.
+SMALL_WORKLOAD = "sources/libraries:zlib-linux-x86_64"
+BUILDGRID_PEX = REPO / "tests.remote_cache/buildgrid.pex"
+# Pants' cache scopes of processes whose results may be cached (the rest run in every session).
+CACHEABLE_SCOPES = {"Always", "Successful"}
+READ_WARNING = "Failed to read from remote cache"
+WRITE_WARNING = "Failed to write to remote cache"
+
+
+@dataclass(frozen=True)
+class PantsRun:
+    stderr: str
+    counters: Dict[str, int]
+    # Pants' `process` workunits: what ran, and whether it ran or came from a cache.
+    processes: List[dict]
+
+    def cacheable(self) -> Dict[str, str]:
+        """Each cacheable process's description -> where its result came from."""
+        found = {}
+        for process in self.processes:
+            definition = json.loads(process["metadata"]["definition"])
+            if definition["cache_scope"] in CACHEABLE_SCOPES:
+                found[definition["description"]] = process["metadata"].get("source", "unknown")
+        return found
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[BuildGridServer]:
+    grid = BuildGridServer(BUILDGRID_PEX, tmp_path / "buildgrid", free_port())
+    grid.start()
+    try:
+        yield grid
+    finally:
+        grid.stop()
+
+
+def package(
+    target: str, workdir: Path, address: str, headers: Dict[str, str], timeout: int = 900
+) -> PantsRun:
+    """`./pants package target` with the remote-cache configuration and a local cache of its own
+    (`workdir/store`), recording its workunits."""
+    workunits = workdir / "workunits"
+    workunits.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "PANTS_CONFIG_FILES": "pants.remote-cache.toml",
+        "PANTS_REMOTE_STORE_ADDRESS": address,
+        "PANTS_REMOTE_STORE_HEADERS": "+" + json.dumps(headers),
+    }
+    result = pants(
+        f"--local-store-dir={workdir / 'store'}",
+        "--backend-packages=+['pants.backend.experimental.tools.workunit_logger']",
+        "--workunit-logger-enabled",
+        f"--workunit-logger-logdir={workunits}",
+        "--streaming-workunits-level=debug",
+        "package",
+        target,
+        env=env,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    counters = {
+        name: int(value)
+        for name, value in re.findall(r"^  ([a-z_]+): (\d+)$", result.stderr, re.MULTILINE)
+    }
+    assert counters, "no counters: [stats].log of pants.remote-cache.toml is off?"
+    (log,) = workunits.glob("*.json")
+    processes = [unit for unit in json.loads(log.read_text()) if unit["name"] == "process"]
+    return PantsRun(result.stderr, counters, processes)
+
+
+def tree_digests(tree: Path) -> Dict[str, str]:
+    return {
+        str(path.relative_to(tree)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(tree.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_wiped_local_cache_restores_every_step_from_the_remote(
+    server: BuildGridServer, tmp_path: Path
+) -> None:
+    credentials = {"authorization": f"Bearer {server.bearer_token()}"}
+    output = REPO / "artifacts/openssl/linux-x86_64"
+
+    # A cold build takes several minutes on two busy cores.
+    cold = package(WORKLOAD, tmp_path / "cold", server.address, credentials, timeout=2700)
+    built = cold.cacheable()
+    assert built[f"Build {WORKLOAD}"] == "Ran"
+    assert set(built.values()) == {"Ran"}, built
+    assert cold.counters["remote_cache_requests_uncached"] == len(built)
+    assert cold.counters["remote_cache_write_errors"] == 0
+    assert cold.counters["remote_cache_write_successes"] == len(built)
+    built_tree = tree_digests(output)
+
+    # The store outlives the server; the local cache is a new, empty directory.
+    server.stop()
+    server.start()
+    warm = package(WORKLOAD, tmp_path / "warm", server.address, credentials)
+    restored = warm.cacheable()
+    assert restored.keys() == built.keys()
+    assert set(restored.values()) == {"HitRemotely"}, restored
+    assert warm.counters["local_cache_requests_cached"] == 0
+    assert warm.counters["remote_cache_requests_cached"] == len(built)
+    assert warm.counters["remote_cache_requests_uncached"] == 0
+    assert warm.counters["remote_cache_read_errors"] == 0
+    # Not even started: the speculation delay lets the lookup win without a race.
+    assert f"Starting: Build {WORKLOAD}" not in warm.stderr
+    assert tree_digests(output) == built_tree
+
+
+def assert_warned_once_and_built_locally(run: PantsRun, reason: str) -> None:
+    assert run.cacheable()[f"Build {SMALL_WORKLOAD}"] == "Ran"
+    assert run.counters["remote_cache_read_errors"] >= 2
+    assert run.counters["remote_cache_write_errors"] >= 2
+    assert run.stderr.count(READ_WARNING) == 1, run.stderr
+    assert run.stderr.count(WRITE_WARNING) == 1, run.stderr
+    assert reason in run.stderr
+
+
+def test_refused_credentials_build_locally_and_warn_once(
+    server: BuildGridServer, tmp_path: Path
+) -> None:
+    run = package(SMALL_WORKLOAD, tmp_path, server.address, headers={})
+    assert_warned_once_and_built_locally(run, "Unauthenticated")
+
+
+def test_unreachable_server_builds_locally_and_warns_once(tmp_path: Path) -> None:
+    nothing_listens = f"grpc://127.0.0.1:{free_port()}"
+    run = package(SMALL_WORKLOAD, tmp_path, nothing_listens, headers={})
+    assert_warned_once_and_built_locally(run, "Connection refused")
