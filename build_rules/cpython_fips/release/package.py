@@ -22,7 +22,7 @@ from pants.engine.fs import (
     RemovePrefix,
     Snapshot,
 )
-from pants.engine.process import FallibleProcessResult, ProcessCacheScope
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import HydratedSources, HydrateSourcesRequest, Target
 from pants.engine.unions import UnionRule
@@ -45,6 +45,7 @@ from cpython_fips.components.target_types import (
 )
 from cpython_fips.pex_tools import build_tool_pex
 from cpython_fips.release.subsystems import ReleaseOptions
+from cpython_fips.remote_cache import BuildStepCaching, build_step_process
 from cpython_fips.release.target_types import (
     DistributionCheckFilesField,
     DistributionCPythonField,
@@ -144,7 +145,10 @@ async def script_and_files(field_set: CPythonDistributionFieldSet, *fields) -> T
 
 @rule(desc="Package a CPython distribution", level=LogLevel.DEBUG)
 async def package_cpython_distribution(
-    field_set: CPythonDistributionFieldSet, options: ReleaseOptions, packager: PackagerTool
+    field_set: CPythonDistributionFieldSet,
+    options: ReleaseOptions,
+    packager: PackagerTool,
+    caching: BuildStepCaching,
 ) -> BuiltPackage:
     address = field_set.address
     if not options.tag:
@@ -198,8 +202,7 @@ async def package_cpython_distribution(
         Get(Digest, AddPrefix(components.archives, ARCHIVES)),
         Get(Digest, CreateDigest([FileContent(COMPONENTS, manifest.encode())])),
     )
-    result = await Get(
-        FallibleProcessResult,
+    process = await build_step_process(
         VenvPexProcess(
             packager.pex,
             argv=[
@@ -218,7 +221,9 @@ async def package_cpython_distribution(
             # the same inputs give the same bytes whether packaged here or restored.
             cache_scope=ProcessCacheScope.SUCCESSFUL,
         ),
+        caching,
     )
+    result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:
         raise DistributionError(
             f"Packaging {address} failed; nothing was written.\n"

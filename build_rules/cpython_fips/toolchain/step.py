@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
@@ -16,6 +15,7 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from cpython_fips.pex_tools import build_tool_pex
+from cpython_fips.remote_cache import BuildStepCaching, build_step_process
 from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
 from cpython_fips.toolchain.subsystems import ContainerRunner
 
@@ -76,7 +76,10 @@ async def container_runner_tool(runner: ContainerRunner) -> ContainerRunnerTool:
 
 @rule
 async def run_container_step(
-    step: ContainerStep, runner: ContainerRunner, tool: ContainerRunnerTool
+    step: ContainerStep,
+    runner: ContainerRunner,
+    tool: ContainerRunnerTool,
+    caching: BuildStepCaching,
 ) -> ContainerStepResult:
     image, inputs, docker_env = await MultiGet(
         Get(ToolchainImage, ToolchainImageRequest(step.toolchain)),
@@ -100,8 +103,7 @@ async def run_container_step(
         f"--jobs={runner.jobs}",
         *(f"--env={key}={value}" for key, value in sorted(step.env.items())),
     ]
-    process = await Get(
-        Process,
+    process = await build_step_process(
         VenvPexProcess(
             tool.pex,
             argv=argv,
@@ -115,10 +117,7 @@ async def run_container_step(
             append_only_caches={FAILED_LOGS_CACHE: FAILED_LOGS_LINK},
             cache_scope=ProcessCacheScope.SUCCESSFUL,
         ),
-    )
-    # VenvPexProcess has no field for it in Pants 2.17.
-    process = dataclasses.replace(
-        process, remote_cache_speculation_delay_millis=runner.remote_cache_speculation_delay
+        caching,
     )
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:

@@ -27,6 +27,7 @@ TOOLCHAIN = Address("sources/toolchain", target_name="linux-x86_64")
 # What the rules need from the repository: the runner, its resolve and the toolchain's lock.
 REPO_FILES = (
     "3rdparty/python/BUILD",
+    "3rdparty/python/ci-requirements.txt",
     "3rdparty/python/plugins-requirements.txt",
     "3rdparty/python/tools-requirements.txt",
     "3rdparty/python/tools.lock",
@@ -73,7 +74,8 @@ def set_options(rule_runner: RuleRunner) -> None:
         [
             "--python-interpreter-constraints=['CPython==3.9.*']",
             "--python-enable-resolves",
-            "--python-resolves={'tools': '3rdparty/python/tools.lock', 'plugins': 'unused.lock'}",
+            "--python-resolves={'tools': '3rdparty/python/tools.lock', 'plugins': 'unused.lock', "
+            "'ci': 'unused.lock'}",
             f"--pex-cli-version={PEX_VERSION}",
             f"--pex-cli-known-versions={known!r}",
             f"--pex-cli-url-template=file://{bootstrap_cache}/pex-{{version}}",

@@ -42,16 +42,3 @@ class ContainerRunner(Subsystem):
             """
         ),
     )
-    remote_cache_speculation_delay = IntOption(
-        default=0,
-        help=help_text(
-            """
-            With a remote cache (`[GLOBAL].remote_cache_read`), how long, in milliseconds, a build
-            step waits for the cache lookup before it starts building the step locally anyway.
-            Set it longer than a lookup and the download of a hit's outputs take, so that a hit
-            never races a container building the same step (`pants.remote-cache.toml` does). A
-            miss starts the build at once whatever this is. Not part of the cache key.
-            """
-        ),
-        advanced=True,
-    )

@@ -1,0 +1,41 @@
+"""How build steps (containers, packaging) meet a remote cache: they wait for its answer before
+they start, instead of racing it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pants.backend.python.util_rules.pex import VenvPexProcess
+from pants.engine.process import Process
+from pants.engine.rules import Get
+from pants.option.option_types import IntOption
+from pants.option.subsystem import Subsystem
+from pants.util.strutil import help_text
+
+
+class BuildStepCaching(Subsystem):
+    options_scope = "build-step-caching"
+    help = "How build steps (in containers, and packaging) use a remote cache."
+
+    remote_cache_speculation_delay = IntOption(
+        default=0,
+        help=help_text(
+            """
+            With a remote cache (`[GLOBAL].remote_cache_read`), how long, in milliseconds, a build
+            step waits for the cache lookup before it starts running anyway. Set it longer than
+            a lookup and the download of a hit's outputs take, so that a hit never races a
+            container or a packager doing the same work (`pants.remote-cache.toml` does). A miss
+            starts the step at once whatever this is. Not part of the cache key.
+            """
+        ),
+        advanced=True,
+    )
+
+
+async def build_step_process(request: VenvPexProcess, caching: BuildStepCaching) -> Process:
+    """The Process of a build step run by one of our tools, with the speculation delay (which
+    VenvPexProcess has no field for in Pants 2.17)."""
+    process = await Get(Process, VenvPexProcess, request)
+    return dataclasses.replace(
+        process, remote_cache_speculation_delay_millis=caching.remote_cache_speculation_delay
+    )
