@@ -63,4 +63,4 @@ echo "ratio:       $(python3 -c 'import sys; print(f"{float(sys.argv[1]) / float
 echo "restore counters:"
 grep -E '^  (local_execution_requests|remote_cache_requests(_cached|_uncached)?|remote_cache_read_errors|remote_cache_total_time_saved_ms):' "$work/restore.log"
 echo "build steps the restore ran (none expected):"
-grep -E 'Starting: (Build|Strip|Validate and archive|Run the archives)' "$work/restore.log" || echo "  none"
+grep -E 'Starting: (Build sources|Strip|Validate and archive|Run the archives)' "$work/restore.log" || echo "  none"
