@@ -172,8 +172,10 @@ def test_cache_key_follows_the_lock_not_the_image(rule_runner: RuleRunner) -> No
     assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) == first
 
     # Change the lock: the step runs again, in an image made from the new lock.
-    lock = Path(rule_runner.build_root, "sources/toolchain/linux-x86_64.lock")
-    lock.write_text(lock.read_text() + "# a changed lock\n")
+    lock = Path(rule_runner.build_root, image.lock_path)
+    # Through the RuleRunner, which invalidates the file at once (a plain write waits for the
+    # file watcher, which lags on a busy machine).
+    rule_runner.write_files({image.lock_path: lock.read_text() + "# a changed lock\n"})
     set_options(rule_runner)
     changed = rule_runner.request(ToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
     assert changed.tag != image.tag
