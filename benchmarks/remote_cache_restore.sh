@@ -21,7 +21,6 @@ cd "$repo"
 work=$(mktemp -d "${TMPDIR:-/tmp}/remote-cache-restore.XXXXXX")
 server="python3 tests/remote_cache/buildgrid_server.py"
 pex=artifacts/tests.remote_cache/buildgrid.pex
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 stop() {
     $server stop --pex "$pex" --state-dir "$work/server" || true
@@ -31,10 +30,10 @@ trap stop EXIT
 
 echo "== images already in the daemon: $(docker images --format '{{.Repository}}:{{.Tag}}' 'cpython-fips/*' | tr '\n' ' ')"
 ./pants --no-pantsd package tests/remote_cache:buildgrid >/dev/null
-$server start --pex "$pex" --state-dir "$work/server" --port "$port"
+address=$($server start --pex "$pex" --state-dir "$work/server" --port 0)
 token=$($server token --pex "$pex" --state-dir "$work/server")
 export PANTS_CONFIG_FILES=pants.remote-cache.toml
-export PANTS_REMOTE_STORE_ADDRESS="grpc://127.0.0.1:$port"
+export PANTS_REMOTE_STORE_ADDRESS="$address"
 export PANTS_REMOTE_STORE_HEADERS="+{\"authorization\": \"Bearer $token\"}"
 
 # One `package` on a local cache of its own; prints its wall time in seconds.

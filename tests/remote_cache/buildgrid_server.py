@@ -8,6 +8,8 @@ entry. Needs `redis-server` (Debian's `redis-server` package) and the BuildGrid 
 Also a command line, for scripts:
 
     python3 buildgrid_server.py start|stop|token --pex PEX --state-dir DIR [--port N]
+
+`start` prints the server's address (with `--port 0`, on a free port it picks).
 """
 
 from __future__ import annotations
@@ -156,9 +158,10 @@ def main() -> int:
     parser.add_argument("command", choices=("start", "stop", "token"))
     parser.add_argument("--pex", type=Path, required=True, help="the BuildGrid PEX")
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--port", type=int, default=50051)
+    parser.add_argument("--port", type=int, default=50051, help="0: any free port")
     args = parser.parse_args()
-    server = BuildGridServer(args.pex.resolve(), args.state_dir.resolve(), args.port)
+    port = args.port or free_port()
+    server = BuildGridServer(args.pex.resolve(), args.state_dir.resolve(), port)
     try:
         if args.command == "start":
             server.start()
