@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 
-from pants_launcher_test import REPO
-
-MAKE_IMAGE = REPO / "build_rules/cpython_fips/runner/make-image.sh"
+from pants_launcher_test import REPO, pants
 
 
 def toolchain_image(name: str) -> str:
@@ -22,9 +20,7 @@ def ensure_image(name: str) -> str:
     tag = toolchain_image(name)
     present = subprocess.run(["docker", "image", "inspect", tag], capture_output=True)
     if present.returncode != 0:
-        made = subprocess.run(
-            [str(MAKE_IMAGE), f"sources/toolchain/{name}.lock", tag],
-            cwd=REPO, capture_output=True, text=True, timeout=900,
-        )
+        made = pants("make-toolchain-image", f"sources/toolchain:{name}", timeout=900)
         assert made.returncode == 0, f"making {tag} failed:\n{made.stderr[-3000:]}"
+        assert made.stdout.split() == [tag]
     return tag

@@ -9,7 +9,7 @@ from typing import List
 
 import pytest
 
-from images import toolchain_image
+from images import ensure_image
 from pants_launcher_test import REPO, pants
 
 # platform -> environment of test-fips.sh for a tree of that platform
@@ -40,7 +40,7 @@ def test_openssl_builds_and_its_fips_provider_works_relocated(platform: str) -> 
             "-v", f"{tree}:/opt/elsewhere/openssl:ro",
             "-v", f"{REPO}/sources/openssl/test-fips.sh:/in/test-fips.sh:ro",
             "-e", "OPENSSL_TREE=/opt/elsewhere/openssl", *emulation,
-            toolchain_image(platform), "bash", "-euo", "pipefail", "/in/test-fips.sh",
+            ensure_image(platform), "bash", "-euo", "pipefail", "/in/test-fips.sh",
         ],
         capture_output=True, text=True, timeout=900,
     )

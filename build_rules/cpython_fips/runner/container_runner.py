@@ -1,12 +1,15 @@
 """Run one build step in a throwaway container of a toolchain image; make and lock toolchains.
 
-Usage: container_runner.py run --image REF --script PATH [--lock LOCK] [options]   (see --help)
-       container_runner.py lock --suite SUITE --arch ARCH --out LOCK [PACKAGE...]
+Usage: container_runner.py run --image REF --script PATH [options]   (see --help)
+       container_runner.py make-image --lock LOCK --debs DIR --image TAG --log PATH
+       container_runner.py lock --suite SUITE --arch ARCH --suites "S..." --out LOCK [PACKAGE...]
 
 What the tool guarantees:
-- A missing image is made from the toolchain lock given with --lock (make-image.sh, beside this
-  module), once even when several steps ask for it at the same time; without --lock, a missing
-  image is an error that says how to make it.
+- A step whose image is missing does not run: the runner exits with EXIT_DOCKER after a line
+  `container_runner: missing image TAG`, so that the caller can make the image and run it again.
+- `make-image` makes an image from a toolchain lock and a directory holding the lock's .debs
+  (make-image.sh, beside this module, without network), once even when several processes ask for
+  the same image at the same time.
 - The step runs as `bash -euo pipefail /in/<script>` with no network (network_mode "none"), as the
   invoking uid:gid (so outputs belong to the user), with HOME=/tmp, JOBS=N and MAKEFLAGS=-jN.
 - Inputs are bind-mounted read-only at /in/<path>; the output directory is reached through /out.
@@ -58,6 +61,9 @@ DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 EXIT_USAGE = 2
 EXIT_DOCKER = 125  # as `docker run` does when the problem is Docker's rather than the command's
 EXIT_TIMEOUT = 124  # as coreutils `timeout` does
+# How a missing image is announced (after "container_runner: "); the Pants rule that runs steps
+# (toolchain/step.py) looks for it.
+MISSING_IMAGE = "missing image"
 SIGNAL_EXIT_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
 LOG_DRAIN_SECONDS = 10.0
 # lock.sh and make-image.sh, shipped beside this module.
@@ -116,8 +122,6 @@ class StepSpec:
     env: dict[str, str]
     labels: dict[str, str]
     tail_lines: int
-    missing_image_hint: Optional[str]
-    lock: Optional[str]
 
 
 def key_value(text: str) -> tuple[str, str]:
@@ -142,9 +146,6 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     run = commands.add_parser("run", help="run one build step in a container")
     add = run.add_argument
     add("--image", required=True, metavar="REF", help="image (tag or id) in the local daemon")
-    add("--missing-image-hint", metavar="TEXT", help="how to make the image, shown if missing")
-    add("--lock", metavar="PATH",
-        help="toolchain lock (relative to cwd): a missing image is made from it with make-image.sh")
     add("--script", required=True, metavar="PATH", help="script (relative to cwd) run with bash")
     add("--input", action="append", default=[], metavar="PATH",
         help="file or directory (relative to cwd) mounted read-only at /in/PATH; repeatable")
@@ -159,9 +160,19 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     add("--label", type=key_value, action="append", default=[], metavar="K=V",
         help="extra container label; repeatable")
     add("--tail-lines", type=int, default=40, metavar="N", help="log lines shown on failure")
+    make = commands.add_parser("make-image", help="make a toolchain image from its lock")
+    make.add_argument("--lock", required=True, type=Path, help="the toolchain lock")
+    make.add_argument("--debs", required=True, type=Path,
+                      help="directory holding every .deb of the lock, by file name")
+    make.add_argument("--image", required=True, metavar="TAG", help="the tag to give the image")
+    make.add_argument("--log", required=True, type=Path, help="receives make-image.sh's output")
+    make.add_argument("--tail-lines", type=int, default=40, metavar="N",
+                      help="log lines shown on failure")
     lock = commands.add_parser("lock", help="resolve a toolchain's packages into a lock file")
     lock.add_argument("--suite", required=True, help="Debian suite, e.g. bullseye")
     lock.add_argument("--arch", required=True, help="Debian architecture, e.g. amd64")
+    lock.add_argument("--suites", required=True,
+                      help="the suites resolved against, space-separated, e.g. 'bullseye bullseye-security'")
     lock.add_argument("--out", required=True, type=Path, help="the lock file to write")
     lock.add_argument("packages", nargs="*", metavar="PACKAGE")
     return parser.parse_args(argv)
@@ -190,8 +201,6 @@ def step_spec(args: argparse.Namespace) -> StepSpec:
         keep_failed_log_dir=args.keep_failed_log_dir, name=name, timeout=args.timeout,
         jobs=args.jobs,
         env=dict(args.env), labels=dict(args.label), tail_lines=max(args.tail_lines, 0),
-        missing_image_hint=args.missing_image_hint,
-        lock=checked_relative_path(args.lock, "lock") if args.lock else None,
     )
 
 
@@ -213,41 +222,39 @@ def image_id(client: docker.DockerClient, image: str) -> Optional[str]:
         return None
 
 
-def ensure_image(client: docker.DockerClient, spec: StepSpec) -> str:
-    """Returns the image id, so that the step runs this very image even if the tag moves. A
-    missing image is made from the lock, once even when several steps need it at the same time."""
+def step_image(client: docker.DockerClient, spec: StepSpec) -> str:
+    """Returns the image id, so that the step runs this very image even if the tag moves."""
     found = image_id(client, spec.image)
-    if found is not None:
-        return found
-    hint = f" Make it with: {spec.missing_image_hint}" if spec.missing_image_hint else ""
-    if spec.lock is None:
-        raise RunnerError(f"image {spec.image!r} for step {spec.name!r} is missing from the "
-                          f"local Docker daemon.{hint}", EXIT_DOCKER)
-    lock_file = Path(tempfile.gettempdir(), f"cpython-fips-{safe_file_name(spec.image)}.lock")
-    with lock_file.open("w") as exclusive:
-        fcntl.flock(exclusive, fcntl.LOCK_EX)  # another step may be making the same image
-        found = image_id(client, spec.image)
-        if found is None:
-            make_image(spec, hint)
-            found = image_id(client, spec.image)
     if found is None:
-        raise RunnerError(f"make-image.sh did not create {spec.image!r}.{hint}", EXIT_DOCKER)
+        raise RunnerError(f"{MISSING_IMAGE} {spec.image} for step "
+                          f"{spec.name!r}: it is not in the local Docker daemon.", EXIT_DOCKER)
     return found
 
 
-def make_image(spec: StepSpec, hint: str) -> None:
-    assert spec.lock is not None
-    print(f"container_runner: image {spec.image} is missing: making it from {spec.lock} "
-          "(a few minutes)", file=sys.stderr, flush=True)
-    spec.log.parent.mkdir(parents=True, exist_ok=True)
-    command = as_root(["bash", str(SCRIPTS / "make-image.sh"), spec.lock, spec.image])
-    with spec.log.open("wb") as log:
-        made = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log,
-                              stderr=subprocess.STDOUT)
+def make_image(args: argparse.Namespace) -> int:
+    """Makes the image unless it is there, once even when several processes ask at the same time."""
+    client = connect_to_docker()
+    exclusive_file = Path(tempfile.gettempdir(), f"cpython-fips-{safe_file_name(args.image)}.lock")
+    with exclusive_file.open("w") as exclusive:
+        fcntl.flock(exclusive, fcntl.LOCK_EX)  # another process may be making the same image
+        if image_id(client, args.image) is not None:
+            return 0
+        print(f"container_runner: making the image {args.image} from {args.lock} (a minute or "
+              "two)", file=sys.stderr, flush=True)
+        args.log.parent.mkdir(parents=True, exist_ok=True)
+        command = as_root(["bash", str(SCRIPTS / "make-image.sh"), str(args.lock),
+                           str(args.debs), args.image])
+        with args.log.open("wb") as log:
+            made = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log,
+                                  stderr=subprocess.STDOUT)
     if made.returncode != 0:
-        report_failure(spec, f"making the image {spec.image} for step {spec.name!r} failed "
-                             f"(exit code {made.returncode}).{hint}")
-        raise RunnerError("no image, so the step did not run", EXIT_DOCKER)
+        print(f"container_runner: making the image {args.image} from {args.lock} failed (exit "
+              f"code {made.returncode}).\n--- last {args.tail_lines} lines of the log ---\n"
+              f"{file_tail(args.log, args.tail_lines)}\n--- end of log ---", file=sys.stderr)
+        return EXIT_DOCKER
+    if image_id(client, args.image) is None:
+        raise RunnerError(f"make-image.sh did not create {args.image!r}", EXIT_DOCKER)
+    return 0
 
 
 def as_root(command: list[str]) -> list[str]:
@@ -390,9 +397,9 @@ def safe_file_name(name: str) -> str:
     return "".join(char if char.isalnum() or char in "-_." else "_" for char in name)
 
 
-def log_tail(spec: StepSpec) -> str:
-    with spec.log.open(encoding="utf-8", errors="replace") as log:
-        return "".join(collections.deque(log, maxlen=spec.tail_lines)).rstrip("\n")
+def file_tail(path: Path, lines: int) -> str:
+    with path.open(encoding="utf-8", errors="replace") as log:
+        return "".join(collections.deque(log, maxlen=lines)).rstrip("\n")
 
 
 def keep_failed_log(spec: StepSpec) -> Optional[Path]:
@@ -409,7 +416,7 @@ def report_failure(spec: StepSpec, headline: str) -> None:
     parts = [f"container_runner: {headline}"]
     if spec.tail_lines:
         parts += [f"--- last {spec.tail_lines} lines of the log ---",
-                  log_tail(spec), "--- end of log ---"]
+                  file_tail(spec.log, spec.tail_lines), "--- end of log ---"]
     parts.append(f"Full log: {spec.log.resolve()}")
     kept = keep_failed_log(spec)
     if kept is not None:
@@ -419,10 +426,10 @@ def report_failure(spec: StepSpec, headline: str) -> None:
 
 def run_step(spec: StepSpec, guard: SignalGuard) -> int:
     client = connect_to_docker()
-    image = ensure_image(client, spec)
+    image = step_image(client, spec)
     reap_stale_containers(client)
     spec.log.parent.mkdir(parents=True, exist_ok=True)
-    log = spec.log.open("ab")  # after the output of making the image, if it was made
+    log = spec.log.open("wb")
     staging: Optional[Path] = None
     exit_code: Optional[int] = None
     try:
@@ -449,13 +456,20 @@ def run_step(spec: StepSpec, guard: SignalGuard) -> int:
 def write_lock(args: argparse.Namespace) -> int:
     command = ["bash", str(SCRIPTS / "lock.sh"), args.suite, args.arch, str(args.out),
                *args.packages]
-    return subprocess.run(command, stdin=subprocess.DEVNULL).returncode
+    return subprocess.run(command, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "TOOLCHAIN_SUITES": args.suites}).returncode
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     if args.command == "lock":
         return write_lock(args)
+    if args.command == "make-image":
+        try:
+            return make_image(args)
+        except RunnerError as error:
+            print(f"container_runner: {error}", file=sys.stderr)
+            return error.exit_code
     step_name = args.step_name or args.script
     guard = SignalGuard()
     try:

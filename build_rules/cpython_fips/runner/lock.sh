@@ -3,7 +3,11 @@
 #
 # Resolves debootstrap's minbase set (every Priority: required package, plus apt)
 # together with PACKAGE... and all their dependencies for Debian SUITE/ARCH, and
-# writes OUT_LOCK: a header, then one "name version arch sha256" line per .deb.
+# writes OUT_LOCK: a header, then one line per .deb:
+#   NAME VERSION ARCH SHA256 SIZE PRIORITY FILENAME
+# FILENAME is the .deb's path in its Debian archive (the index's Filename field), PRIORITY the
+# archive's (debootstrap picks its first stage by it). With these, an image is made from the
+# .debs alone, from wherever they are found (make-image.sh): no archive index is needed.
 # A PACKAGE argument "@FILE" reads package names from FILE ('#' starts a comment).
 #
 # Resolution uses the host's apt on the suite's signed indexes in a throwaway apt
@@ -60,19 +64,25 @@ if ! apt-get install -qq -y --print-uris $required apt "${pkgs[@]}" >"$work/uris
 fi
 apt_root_packages > "$work/index"
 {
-    echo "# cpython-fips toolchain lock, format 1. Written by lock.sh; do not edit by hand."
+    echo "# cpython-fips toolchain lock, format 2. Written by lock.sh; do not edit by hand."
     echo "# suite: $suite"
     echo "# arch: $arch"
     echo "# suites: $suites"
     echo "# components: $comps"
     echo "# variant: minbase (Priority: required + apt), no Recommends"
     echo "# requested: $(printf '%s\n' "${pkgs[@]}" | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')"
-    awk 'FNR == NR { if (/^Package: /) n = $2; if (/^Version: /) v = $2
-                     if (/^Architecture: /) a = $2; if (/^SHA256: /) sha[n "_" v "_" a] = $2
+    echo "# columns: name version arch sha256 size priority filename"
+    # Index stanzas: one field per line (continuation lines start with a space).
+    awk 'FNR == NR { if (/^Package: /) n = $2; else if (/^Version: /) v = $2
+                     else if (/^Architecture: /) a = $2; else if (/^SHA256: /) s = $2
+                     else if (/^Size: /) z = $2; else if (/^Priority: /) p = $2
+                     else if (/^Filename: /) f = $2
+                     else if ($0 == "") { if (n != "") info[n "_" v "_" a] = s " " z " " (p == "" ? "optional" : p) " " f
+                                          n = v = a = s = z = p = f = "" }
                      next }
-         { f = $2; gsub(/%3a/, ":", f); sub(/\.deb$/, "", f)
-           if (!(f in sha)) { print "error: no SHA256 in the index for " f > "/dev/stderr"; exit 1 }
-           split(f, p, "_"); print p[1], p[2], p[3], sha[f] }' "$work/index" "$work/uris" | LC_ALL=C sort
+         { k = $2; gsub(/%3a/, ":", k); sub(/\.deb$/, "", k)
+           if (!(k in info)) { print "error: no index stanza for " k > "/dev/stderr"; exit 1 }
+           split(k, part, "_"); print part[1], part[2], part[3], info[k] }' "$work/index" "$work/uris" | LC_ALL=C sort
 } > "$work/lock"
 # Written only now, so a failed run leaves OUT_LOCK alone. cat, not mv: mv would
 # replace a non-regular OUT_LOCK such as /dev/stdout (or /dev/null!) by a file.

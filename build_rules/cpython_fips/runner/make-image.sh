@@ -1,45 +1,49 @@
 #!/bin/bash
-# make-image.sh LOCK IMAGE_TAG
+# make-image.sh LOCK DEBS_DIR IMAGE_TAG
 #
 # Builds a root filesystem holding exactly the packages of LOCK (written by
-# lock.sh) and imports it into Docker as IMAGE_TAG, labelled with the lock's
-# sha256. Every .deb is checked against the lock's sha256 before use.
+# lock.sh, format 2) and imports it into Docker as IMAGE_TAG, labelled with the
+# lock's sha256. DEBS_DIR holds every .deb of the lock under its file name (the
+# Pants rules fetch them from Debian's archive or a mirror, see README); each is
+# checked against the lock's sha256 before use.
 #
-# How: fetch the archive indexes (apt-root.sh), pick out the stanza of each locked
-# name/version/arch, download those .debs, and lay them out as a tiny local
-# archive that holds nothing else. debootstrap then installs from that archive
-# only, so it cannot pick any other version. No network is used inside the chroot.
+# How: lay the .debs out as a tiny local archive that holds nothing else, with a
+# Packages index made from each .deb's own control fields plus the lock's
+# priority, file name, size and sha256. debootstrap then installs from that
+# archive only, so it cannot pick any other version. No network is used at all,
+# and no archive index: a .deb that has left Debian's archive still makes its
+# image from a mirror.
 #
-# Environment: TMPDIR (scratch), KEEP_TAR=FILE (keep a copy of the rootfs tar),
-# TOOLCHAIN_ARCHIVE_URI / TOOLCHAIN_SECURITY_URI (e.g. a snapshot archive, for
-# locked versions the live archive no longer serves).
+# Environment: TMPDIR (scratch), KEEP_TAR=FILE (keep a copy of the rootfs tar).
 set -euo pipefail
 
 die() { echo "error: $*" >&2; exit 1; }
 log() { echo "[${SECONDS}s] $*" >&2; }
-[ $# -eq 2 ] || { echo "usage: $0 LOCK IMAGE_TAG" >&2; exit 2; }
+[ $# -eq 3 ] || { echo "usage: $0 LOCK DEBS_DIR IMAGE_TAG" >&2; exit 2; }
 if [ "$(id -u)" -ne 0 ]; then
     echo "error: make-image.sh needs root (debootstrap chroots into the new tree and creates device nodes). Run:" >&2
     echo "  sudo $(realpath "$0") ${*@Q}" >&2
     exit 1
 fi
-for tool in debootstrap docker; do
-    command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install $tool)"
+for tool in debootstrap docker dpkg-deb; do
+    command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install ${tool/dpkg-deb/dpkg})"
 done
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/apt-root.sh"
 
-lock=$(realpath "$1") tag=$2
+lock=$(realpath "$1") debs=$(realpath "$2") tag=$3
 [ -f "$lock" ] || die "no such lock file: $1"
+[ -d "$debs" ] || die "no such directory: $2"
+head -n1 "$lock" | grep -q 'toolchain lock, format 2\.' ||
+    die "$lock is not a format 2 lock; regenerate it with ./pants generate-toolchain-lock"
 field() { sed -n "s/^# $1: //p" "$lock" | head -n1; }
-suite=$(field suite) arch=$(field arch) suites=$(field suites) comps=$(field components)
-for f in suite arch suites comps; do
-    [ -n "${!f}" ] || die "$lock has no '# ${f/comps/components}:' header line; write locks with lock.sh"
+suite=$(field suite) arch=$(field arch)
+for f in suite arch; do
+    [ -n "${!f}" ] || die "$lock has no '# $f:' header line; write locks with lock.sh"
 done
 [ "$arch" = "$(dpkg --print-architecture)" ] ||
     die "$lock is for $arch but this host is $(dpkg --print-architecture); only native images are supported"
-bad_line=$(grep -v '^#' "$lock" | awk 'NF != 4 || length($4) != 64 || $4 ~ /[^0-9a-f]/ { print NR ": " $0; exit }')
-[ -z "$bad_line" ] || die "$lock: malformed package line (want 'name version arch sha256'): $bad_line"
+bad_line=$(grep -v '^#' "$lock" | awk 'NF != 7 || length($4) != 64 || $4 ~ /[^0-9a-f]/ || $5 !~ /^[0-9]+$/ ||
+    $7 !~ /^pool\/[^ ]*\.deb$/ || $7 ~ /\.\./ { print NR ": " $0; exit }')
+[ -z "$bad_line" ] || die "$lock: malformed package line (want 'name version arch sha256 size priority filename'): $bad_line"
 lock_sha=$(sha256sum "$lock" | cut -c1-64)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/toolchain-image.XXXXXX")
@@ -55,57 +59,27 @@ repo=$work/repo rootfs=$work/rootfs
 pkgdir=$repo/dists/$suite/main/binary-$arch
 mkdir -p "$pkgdir"
 
-# shellcheck disable=SC2086  # $suites is a word list
-apt_root_init "$work/apt" "$arch" "$comps" $suites
-
-# Keep the index stanza (with the archive's Priority, which debootstrap relies on)
-# of every locked package, and list what to download. Fails naming each package
-# that the archive does not have, or has with another sha256 than the lock.
-apt_root_packages | awk -v lock="$lock" -v packages="$pkgdir/Packages" -v urls="$work/urls" '
-    BEGIN {
-        while ((getline l < lock) > 0)
-            if (l !~ /^#/ && split(l, f, " ") == 4) want[f[1] " " f[2] " " f[3]] = f[4]
-        RS = ""
-    }
-    {
-        n = split($0, line, "\n"); p = v = a = s = fn = base = ""
-        for (i = 1; i <= n; i++) {
-            split(line[i], kv, ": ")
-            if (kv[1] == "Package") p = kv[2];  else if (kv[1] == "Version") v = kv[2]
-            else if (kv[1] == "Architecture") a = kv[2]; else if (kv[1] == "SHA256") s = kv[2]
-            else if (kv[1] == "Filename") fn = kv[2]; else if (kv[1] == "X-Base-URI") base = kv[2]
-        }
-        k = p " " v " " a
-        if (!(k in want) || (k in found)) next
-        found[k] = s
-        if (s != want[k]) next
-        sub(/\nX-Base-URI: [^\n]*/, ""); print $0 "\n" > packages
-        print base "/" fn, fn, k, s > urls
-    }
-    END {
-        for (k in want)
-            if (!(k in found)) {
-                print "error: " k ": not in the archive indexes (" lock ")" > "/dev/stderr"; bad = 1
-            } else if (found[k] != want[k]) {
-                print "error: " k ": sha256 expected " want[k] " (lock), archive index has " found[k] > "/dev/stderr"; bad = 1
-            }
-        exit bad
-    }' || die "the archive does not match $lock (see above)"
-
-log "downloading $(wc -l < "$work/urls") packages"
-awk -v repo="$repo" '{ d = repo "/" $2; sub(/\/[^\/]*$/, "", d); print d }' "$work/urls" | sort -u | xargs mkdir -p
-awk -v repo="$repo" '{ print $1, repo "/" $2 }' "$work/urls" |
-    xargs /usr/lib/apt/apt-helper download-file >"$work/download.log" 2>&1 ||
-    { tail -n 20 "$work/download.log" >&2; echo "error: some downloads failed (checked one by one below)" >&2; }
+# Check every .deb against the lock, put it where the lock's file name says, and
+# write its index stanza: the .deb's control fields with the archive's priority.
+log "checking $(grep -vc '^#' "$lock") packages"
 bad=0
-while read -r url file name version a want; do
-    if [ ! -f "$repo/$file" ]; then
-        echo "error: $name $version $a: could not be downloaded from $url" >&2; bad=1; continue
+while read -r name version a sha size priority filename; do
+    deb=$debs/${filename##*/}
+    if [ ! -f "$deb" ]; then
+        echo "error: $name $version $a: ${filename##*/} is not in $debs" >&2; bad=1; continue
     fi
-    got=$(sha256sum "$repo/$file" | cut -c1-64)
-    [ "$got" = "$want" ] || { echo "error: $name $version $a: sha256 expected $want (lock), got $got" >&2; bad=1; }
-done < "$work/urls"
-[ "$bad" = 0 ] || die "packages do not match $lock"
+    got=$(sha256sum "$deb" | cut -c1-64)
+    if [ "$got" != "$sha" ]; then
+        echo "error: $name $version $a: sha256 expected $sha (lock), got $got ($deb)" >&2; bad=1; continue
+    fi
+    mkdir -p "$repo/$(dirname "$filename")"
+    ln "$deb" "$repo/$filename" 2>/dev/null || cp "$deb" "$repo/$filename"
+    {
+        dpkg-deb --field "$deb" | grep -v '^Priority:'
+        printf 'Priority: %s\nFilename: %s\nSize: %s\nSHA256: %s\n\n' "$priority" "$filename" "$size" "$sha"
+    } >> "$pkgdir/Packages"
+done < <(grep -v '^#' "$lock")
+[ "$bad" = 0 ] || die "the packages in $debs do not match $lock"
 
 # Unsigned local Release: the .debs were verified above, against the lock.
 {

@@ -12,12 +12,13 @@ from pants.engine.target import Target, Targets
 from pants.util.logging import LogLevel
 
 from cpython_fips.toolchain.image import lockfile_path
-from cpython_fips.toolchain.step import ContainerRunnerTool
+from cpython_fips.toolchain.runner_tool import ContainerRunnerTool
 from cpython_fips.toolchain.target_types import (
     ToolchainArchitectureField,
     ToolchainLockfileField,
     ToolchainPackagesField,
     ToolchainSuiteField,
+    ToolchainSuitesField,
 )
 
 
@@ -36,11 +37,13 @@ class GenerateToolchainLock(Goal):
 
 def _lock_process(tool: ContainerRunnerTool, target: Target) -> VenvPexProcess:
     path = lockfile_path(target.address, target[ToolchainLockfileField].value)
+    suite = target[ToolchainSuiteField].value
     return VenvPexProcess(
         tool.pex,
         argv=[
             "lock",
-            f"--suite={target[ToolchainSuiteField].value}",
+            f"--suite={suite}",
+            f"--suites={' '.join(target[ToolchainSuitesField].value_or_default(suite))}",
             f"--arch={target[ToolchainArchitectureField].value}",
             f"--out={path}",
             *target[ToolchainPackagesField].value,

@@ -1,9 +1,19 @@
-"""Toolchains: Docker build environments made from locked Debian packages, and build steps that
-run in them through the container runner."""
+"""Toolchains: Docker build environments made from locked Debian packages (fetched like pinned
+sources), and build steps that run in them through the container runner."""
 
-from cpython_fips.toolchain import image, lock_goal, step
+from cpython_fips.toolchain import (
+    image,
+    lock_goal,
+    make_image,
+    mirror_goal,
+    packages,
+    runner_tool,
+    step,
+)
 from cpython_fips.toolchain.subsystems import ContainerRunner
 from cpython_fips.toolchain.target_types import target_types as _target_types
+from cpython_fips.upstream import fetch
+from cpython_fips.upstream.subsystems import SourceMirrors
 
 
 def target_types():
@@ -11,4 +21,16 @@ def target_types():
 
 
 def rules():
-    return [*image.rules(), *lock_goal.rules(), *step.rules(), *ContainerRunner.rules()]
+    return [
+        # The locked .debs are fetched like source archives, from the same places.
+        *fetch.rules(),
+        *SourceMirrors.rules(),
+        *image.rules(),
+        *packages.rules(),
+        *make_image.rules(),
+        *mirror_goal.rules(),
+        *lock_goal.rules(),
+        *runner_tool.rules(),
+        *step.rules(),
+        *ContainerRunner.rules(),
+    ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from pants.backend.python.util_rules.pex import VenvPex, VenvPexProcess
+import dataclasses
+
+from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, DigestSubset, MergeDigests, PathGlobs, RemovePrefix, Snapshot
@@ -14,9 +16,10 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from cpython_fips.pex_tools import build_tool_pex
 from cpython_fips.remote_cache import BuildStepCaching, build_step_process
 from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
+from cpython_fips.toolchain.make_image import MadeToolchainImage
+from cpython_fips.toolchain.runner_tool import DOCKER_ENV_VARS, ContainerRunnerTool
 from cpython_fips.toolchain.subsystems import ContainerRunner
 
 # Where the sandbox keeps the step's results; both are Process outputs.
@@ -28,10 +31,10 @@ FAILED_LOGS_CACHE = "cpython_fips_failed_build_logs"
 FAILED_LOGS_LINK = ".failed-build-logs"
 # Extra time Pants gives the runner beyond the step's own limit, to kill and remove the container.
 TIMEOUT_GRACE_SECONDS = 120
-# How a user makes an image by hand (relative to the build root, as is the lock's path).
-MAKE_IMAGE_SCRIPT = "build_rules/cpython_fips/runner/make-image.sh"
-# The Docker client's configuration, passed through so the runner reaches the same daemon.
-DOCKER_ENV_VARS = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+# What the runner prints, with EXIT_DOCKER, when the step's image is not in the daemon
+# (runner/container_runner.py, MISSING_IMAGE).
+MISSING_IMAGE_LINE = b"container_runner: missing image "
+EXIT_DOCKER = 125
 
 
 class ContainerStepFailed(Exception):
@@ -61,19 +64,6 @@ class ContainerStepResult:
     log_digest: Digest
 
 
-@dataclass(frozen=True)
-class ContainerRunnerTool:
-    pex: VenvPex
-
-
-@rule(desc="Build the container runner tool")
-async def container_runner_tool(runner: ContainerRunner) -> ContainerRunnerTool:
-    pex = await build_tool_pex(
-        runner.runner, "[container-runner].runner", output_filename="container_runner.pex"
-    )
-    return ContainerRunnerTool(pex)
-
-
 @rule
 async def run_container_step(
     step: ContainerStep,
@@ -91,8 +81,6 @@ async def run_container_step(
     argv = [
         "run",
         f"--image={image.tag}",
-        f"--lock={image.lock_path}",
-        f"--missing-image-hint=sudo {MAKE_IMAGE_SCRIPT} {image.lock_path} {image.tag}",
         f"--script={step.script}",
         *(f"--input={path}" for path in (*inputs.dirs, *inputs.files) if "/" not in path),
         f"--output-dir={OUTPUT_DIR}",
@@ -120,6 +108,17 @@ async def run_container_step(
         caching,
     )
     result = await Get(FallibleProcessResult, Process, process)
+    if result.exit_code == EXIT_DOCKER and MISSING_IMAGE_LINE in result.stderr:
+        # Only a step that really runs needs the image (a cache hit needs none): make it now,
+        # then run the step again. The retry must be another node of Pants' graph, which
+        # remembers this failure for the session, yet keep the cache key: the speculation delay
+        # is part of a Process's identity but not of its cache key.
+        await Get(MadeToolchainImage, ToolchainImageRequest(step.toolchain))
+        retry = dataclasses.replace(
+            process,
+            remote_cache_speculation_delay_millis=process.remote_cache_speculation_delay_millis + 1,
+        )
+        result = await Get(FallibleProcessResult, Process, retry)
     if result.exit_code != 0:
         raise ContainerStepFailed(
             f"{step.description} failed (exit code {result.exit_code}).\n"

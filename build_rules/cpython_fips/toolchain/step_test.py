@@ -21,6 +21,7 @@ from pants.util.frozendict import FrozenDict
 
 from cpython_fips.toolchain import register
 from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
+from cpython_fips.toolchain.make_image import MadeToolchainImage
 from cpython_fips.toolchain.step import ContainerStep, ContainerStepResult
 
 TOOLCHAIN = Address("sources/toolchain", target_name="linux-x86_64")
@@ -52,6 +53,7 @@ def rule_runner() -> RuleRunner:
             *python_backend.rules(),
             QueryRule(ContainerStepResult, [ContainerStep]),
             QueryRule(ToolchainImage, [ToolchainImageRequest]),
+            QueryRule(MadeToolchainImage, [ToolchainImageRequest]),
             QueryRule(Digest, [CreateDigest]),
             QueryRule(DigestContents, [Digest]),
         ],
@@ -157,21 +159,16 @@ def test_step_has_no_network(rule_runner: RuleRunner) -> None:
     assert outputs["interfaces"].split() == [b"lo"]
 
 
+def image_present(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
+
+
 def test_cache_key_follows_the_lock_not_the_image(rule_runner: RuleRunner) -> None:
     image = rule_runner.request(ToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
     first = run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID))
 
-    # Remake the image from the same lock: a new image ID, the same cache key.
-    old_id = image_id(image.tag)
-    subprocess.run(
-        ["bash", "build_rules/cpython_fips/runner/make-image.sh", image.lock_path, image.tag],
-        cwd=rule_runner.build_root, check=True, capture_output=True,
-    )
-    assert image_id(image.tag) != old_id
-    set_options(rule_runner)
-    assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) == first
-
-    # Change the lock: the step runs again, in an image made from the new lock.
+    # Change the lock: a new image tag; the step runs again, in an image that the step rule made
+    # from the new lock when the runner reported it missing.
     lock = Path(rule_runner.build_root, image.lock_path)
     # Through the RuleRunner, which invalidates the file at once (a plain write waits for the
     # file watcher, which lags on a busy machine).
@@ -179,7 +176,24 @@ def test_cache_key_follows_the_lock_not_the_image(rule_runner: RuleRunner) -> No
     set_options(rule_runner)
     changed = rule_runner.request(ToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
     assert changed.tag != image.tag
+    subprocess.run(["docker", "rmi", changed.tag], capture_output=True)
     try:
-        assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) != first
+        second = run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID))
+        assert second != first
+        assert image_present(changed.tag)
+
+        # A cached step needs no image: without it, the result still comes from the cache.
+        old_id = image_id(changed.tag)
+        subprocess.run(["docker", "rmi", changed.tag], check=True, capture_output=True)
+        set_options(rule_runner)
+        assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) == second
+        assert not image_present(changed.tag)
+
+        # The same lock made again: another image ID, the same cache key.
+        set_options(rule_runner)
+        made = rule_runner.request(MadeToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
+        assert made.tag == changed.tag and image_id(changed.tag) != old_id
+        set_options(rule_runner)
+        assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) == second
     finally:
         subprocess.run(["docker", "rmi", changed.tag], capture_output=True)

@@ -20,6 +20,22 @@ class ToolchainSuiteField(StringField):
     )
 
 
+class ToolchainSuitesField(StringSequenceField):
+    alias = "suites"
+    help = help_text(
+        """
+        The Debian suites the lock is resolved against, newest versions winning; default: the
+        suite with its `-updates` and `-security` suites. Suites that still receive updates
+        (`-security`, `-updates`, a release before its last point release) drop superseded
+        versions from Debian's archive, so a lock made against them goes stale: the image can
+        then be made only from a mirror (`./pants export-mirror`) or after regenerating the lock.
+        """
+    )
+
+    def value_or_default(self, suite: str) -> tuple[str, ...]:
+        return tuple(self.value or (suite, f"{suite}-updates", f"{suite}-security"))
+
+
 class ToolchainArchitectureField(StringField):
     alias = "architecture"
     default = "amd64"
@@ -55,6 +71,7 @@ class ToolchainTarget(Target):
     core_fields = (
         *COMMON_TARGET_FIELDS,
         ToolchainSuiteField,
+        ToolchainSuitesField,
         ToolchainArchitectureField,
         ToolchainPackagesField,
         ToolchainLockfileField,

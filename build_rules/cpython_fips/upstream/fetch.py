@@ -1,4 +1,5 @@
-"""Rules that obtain a pinned source archive from the first place that has it."""
+"""Rules that obtain a pinned file (a source archive, a toolchain's `.deb`) from the first place
+that has it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Optional, Tuple
 
 from pants.base.build_root import BuildRoot
 from pants.core.util_rules.system_binaries import BashBinary
-from pants.engine.fs import CreateDigest, Digest, DownloadFile, FileEntry
+from pants.engine.fs import CreateDigest, Digest, DownloadFile, FileDigest, FileEntry
 from pants.engine.internals.native_engine import EngineError
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
@@ -51,6 +52,38 @@ class Attempt:
     failure: str
 
 
+def attempts_report(attempts: Tuple[Attempt, ...]) -> str:
+    return "\n".join(f"- {a.location.url}: {a.failure}" for a in attempts) or (
+        "- nowhere: the pin has no URLs, and no mirror entry applies to it"
+    )
+
+
+@dataclass(frozen=True)
+class PinnedFileRequest:
+    """Look for a file of known digest at `locations`, in order, and name it `filename`.
+
+    `what` names the file in messages ("the source archive x.tar.gz of sources/x:x"); `pin_source`
+    is where its pin is written, to fix if the pin itself is wrong.
+    """
+
+    what: str
+    filename: str
+    file_digest: FileDigest
+    locations: Tuple[Location, ...]
+    pin_source: str
+
+
+@dataclass(frozen=True)
+class PinnedFileFetch:
+    """The file and where it came from, or every failed attempt; `mismatch` holds the message of
+    a file found with a digest other than the pin's."""
+
+    digest: Optional[Digest]
+    origin: Optional[Location]
+    attempts: Tuple[Attempt, ...]
+    mismatch: Optional[str] = None
+
+
 @dataclass(frozen=True)
 class SourceArchiveFetch:
     """The outcome of looking for a pin: the file and where it came from, or every failed attempt.
@@ -65,9 +98,7 @@ class SourceArchiveFetch:
     mismatch: Optional[str] = None
 
     def attempts_report(self) -> str:
-        return "\n".join(f"- {a.location.url}: {a.failure}" for a in self.attempts) or (
-            "- nowhere: the pin has no URLs, and no mirror entry applies to it"
-        )
+        return attempts_report(self.attempts)
 
     def error_message(self) -> str:
         if self.mismatch:
@@ -110,23 +141,47 @@ async def find_debian_archives(mirrors: SourceMirrors, bash: BashBinary) -> Debi
     return DebianArchives(debian_archive_uris(result.stdout.decode(errors="replace")))
 
 
-def _describe_failure(error: Exception, pin: SourceArchivePin, location: Location) -> Tuple[str, bool]:
+def _describe_failure(
+    error: Exception, request: PinnedFileRequest, location: Location
+) -> Tuple[str, bool]:
     """A one-line reason for a failed download, and whether it was a digest mismatch."""
     message = str(error)
     wrong = _WRONG_DIGEST.search(message)
     if wrong:
+        expected = request.file_digest
         return (
-            f"Checksum mismatch for the source archive {pin.filename} of {pin.address}, "
+            f"Checksum mismatch for {request.what}, "
             f"from {location.url} ([source-mirrors] entry `{location.mirror}`): expected sha256 "
-            f"{pin.sha256} ({pin.size} bytes), got sha256 {wrong['got']} "
-            f"({wrong['got_size']} bytes). The file was not used and nothing was cached. Replace "
-            "or remove the file at that location; if the pin itself is wrong, fix it in "
-            f"{pin.address.spec_path}/BUILD.",
+            f"{expected.fingerprint} ({expected.serialized_bytes_length} bytes), got sha256 "
+            f"{wrong['got']} ({wrong['got_size']} bytes). The file was not used and nothing was "
+            "cached. Replace or remove the file at that location; if the pin itself is wrong, "
+            f"fix it in {request.pin_source}.",
             True,
         )
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     reason = next((line for line in reversed(lines) if not line.startswith(("Traceback", "File "))), "")
     return reason[:300] or type(error).__name__, False
+
+
+@rule(desc="Fetch a pinned file", level=LogLevel.DEBUG)
+async def fetch_pinned_file(request: PinnedFileRequest) -> PinnedFileFetch:
+    attempts = []
+    for location in request.locations:
+        try:
+            # Verified against the pin's digest and stored; only its name is still to be set.
+            await Get(Digest, DownloadFile(location.url, request.file_digest))
+        except EngineError as error:
+            failure, is_mismatch = _describe_failure(error, request, location)
+            if is_mismatch:
+                return PinnedFileFetch(None, None, tuple(attempts), mismatch=failure)
+            attempts.append(Attempt(location, failure))
+            continue
+        # Mirrors may name the file differently (by sha256, or Debian's `.orig` name).
+        digest = await Get(
+            Digest, CreateDigest([FileEntry(request.filename, request.file_digest)])
+        )
+        return PinnedFileFetch(digest, location, tuple(attempts))
+    return PinnedFileFetch(None, None, tuple(attempts))
 
 
 @rule(desc="Fetch a pinned source archive", level=LogLevel.DEBUG)
@@ -136,22 +191,19 @@ async def fetch_source_archive_attempts(
     debian_archives: DebianArchives,
     build_root: BuildRoot,
 ) -> SourceArchiveFetch:
-    locations = candidate_locations(pin, mirrors.mirrors, debian_archives.uris, build_root.path)
-    attempts = []
-    for location in locations:
-        try:
-            # Verified against the pin's digest and stored; only its name is still to be set.
-            await Get(Digest, DownloadFile(location.url, pin.file_digest))
-        except EngineError as error:
-            failure, is_mismatch = _describe_failure(error, pin, location)
-            if is_mismatch:
-                return SourceArchiveFetch(pin, None, None, tuple(attempts), mismatch=failure)
-            attempts.append(Attempt(location, failure))
-            continue
-        # Mirrors may name the file differently (by sha256, or Debian's `.orig` name).
-        digest = await Get(Digest, CreateDigest([FileEntry(pin.filename, pin.file_digest)]))
-        return SourceArchiveFetch(pin, digest, location, tuple(attempts))
-    return SourceArchiveFetch(pin, None, None, tuple(attempts))
+    fetch = await Get(
+        PinnedFileFetch,
+        PinnedFileRequest(
+            what=f"the source archive {pin.filename} of {pin.address}",
+            filename=pin.filename,
+            file_digest=pin.file_digest,
+            locations=candidate_locations(
+                pin, mirrors.mirrors, debian_archives.uris, build_root.path
+            ),
+            pin_source=f"{pin.address.spec_path}/BUILD",
+        ),
+    )
+    return SourceArchiveFetch(pin, fetch.digest, fetch.origin, fetch.attempts, fetch.mismatch)
 
 
 @rule

@@ -1,11 +1,11 @@
 """Pins and where to look for them: pure logic, no rules.
 
-A pin is tried at a sequence of locations built from the `[source-mirrors].mirrors` entries, in
-the user's order:
+A pinned file (a source archive, or a toolchain lock's `.deb`) is tried at a sequence of locations
+built from the `[source-mirrors].mirrors` entries, in the user's order:
 
-- `upstream`: the pin's own `urls`;
-- `debian`: the pin's `debian_orig` file in the pool of each Debian archive the host's apt is
-  configured with;
+- `upstream`: the pin's own `urls` (a `.deb` has none);
+- `debian`: the file in the pool of each Debian archive the host's apt is configured with (a
+  source pin's `debian_orig`, a `.deb`'s path in the archive it was locked from);
 - any other entry is a mirror: a URL or a local directory, either a template with `{filename}`,
   `{sha256}`, `{name}` or `{version}` placeholders, or a prefix under which the file is looked up
   by its file name.
@@ -17,7 +17,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlparse
 
 from pants.engine.addresses import Address
@@ -82,6 +82,10 @@ class SourceArchivePin:
     def file_digest(self) -> FileDigest:
         return FileDigest(self.sha256, self.size)
 
+    @property
+    def template_fields(self) -> Mapping[str, str]:
+        return template_fields(self.filename, self.sha256, self.name, self.version)
+
 
 @dataclass(frozen=True)
 class Location:
@@ -102,13 +106,39 @@ def debian_pool_url(archive_uri: str, orig_filename: str) -> str:
     return f"{archive_uri}/{pool}/{prefix}/{package}/{orig_filename}"
 
 
-def _mirror_url(entry: str, pin: SourceArchivePin, buildroot: str) -> str:
+def template_fields(filename: str, sha256: str, name: str, version: str) -> Mapping[str, str]:
+    """The values of a mirror template's placeholders."""
+    return {"filename": filename, "sha256": sha256, "name": name, "version": version}
+
+
+def mirror_url(entry: str, fields: Mapping[str, str], buildroot: str) -> str:
     if "://" not in entry:
         path = entry if os.path.isabs(entry) else os.path.join(buildroot, entry)
         entry = "file://" + quote(os.path.normpath(path))
     if "{" not in entry:
         entry = entry.rstrip("/") + "/{filename}"
-    return entry.format(filename=pin.filename, sha256=pin.sha256, name=pin.name, version=pin.version)
+    return entry.format(**fields)
+
+
+def locations(
+    mirrors: Iterable[str],
+    *,
+    upstream: Sequence[str],
+    debian: Sequence[str],
+    fields: Mapping[str, str],
+    buildroot: str,
+) -> Tuple[Location, ...]:
+    """Where to look for one file, in the order of `mirrors`: `upstream` and `debian` are the
+    file's URLs for those two entries."""
+    found = []
+    for entry in mirrors:
+        if entry == UPSTREAM:
+            found.extend(Location(UPSTREAM, url) for url in upstream)
+        elif entry == DEBIAN:
+            found.extend(Location(DEBIAN, url) for url in debian)
+        else:
+            found.append(Location(entry, mirror_url(entry, fields, buildroot)))
+    return tuple(dict.fromkeys(found))
 
 
 def candidate_locations(
@@ -117,19 +147,16 @@ def candidate_locations(
     debian_archives: Iterable[str],
     buildroot: str,
 ) -> Tuple[Location, ...]:
-    locations = []
-    for entry in mirrors:
-        if entry == UPSTREAM:
-            locations.extend(Location(UPSTREAM, url) for url in pin.urls)
-        elif entry == DEBIAN:
-            if pin.debian_orig:
-                locations.extend(
-                    Location(DEBIAN, debian_pool_url(archive, pin.debian_orig))
-                    for archive in debian_archives
-                )
-        else:
-            locations.append(Location(entry, _mirror_url(entry, pin, buildroot)))
-    return tuple(dict.fromkeys(locations))
+    debian_orig = pin.debian_orig
+    return locations(
+        mirrors,
+        upstream=pin.urls,
+        debian=[debian_pool_url(archive, debian_orig) for archive in debian_archives]
+        if debian_orig
+        else [],
+        fields=pin.template_fields,
+        buildroot=buildroot,
+    )
 
 
 def _is_debian_suite(suite: str) -> bool:

@@ -1,0 +1,110 @@
+"""Making a toolchain's Docker image from its lock and its fetched `.deb`s, and the
+`make-toolchain-image` goal.
+
+Build steps never make images up front: a step that hits a cache needs no image. The runner
+reports a missing image, and the step rule asks for it here, then runs the step again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pants.backend.python.util_rules.pex import VenvPexProcess
+from pants.engine.console import Console
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import AddPrefix, Digest, MergeDigests
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule, rule
+from pants.engine.target import Targets
+from pants.util.logging import LogLevel
+
+from cpython_fips.toolchain.image import ToolchainImageRequest
+from cpython_fips.toolchain.packages import ToolchainPackages, ToolchainPackagesRequest
+from cpython_fips.toolchain.runner_tool import DOCKER_ENV_VARS, ContainerRunnerTool
+from cpython_fips.toolchain.target_types import ToolchainPackagesField
+
+DEBS_DIR = "debs"
+MAKE_IMAGE_LOG = "make-image.log"
+# debootstrap of a toolchain takes about a minute; a slow disk may take several.
+MAKE_IMAGE_TIMEOUT_SECONDS = 1800
+
+
+class ToolchainImageError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class MadeToolchainImage:
+    """The toolchain's image is in the local Docker daemon under `tag`."""
+
+    tag: str
+
+
+@rule(desc="Make a toolchain image")
+async def make_toolchain_image(
+    request: ToolchainImageRequest, tool: ContainerRunnerTool
+) -> MadeToolchainImage:
+    packages, docker_env = await MultiGet(
+        Get(ToolchainPackages, ToolchainPackagesRequest(request)),
+        Get(EnvironmentVars, EnvironmentVarsRequest(DOCKER_ENV_VARS)),
+    )
+    image = packages.image
+    debs = await Get(Digest, AddPrefix(packages.digest, DEBS_DIR))
+    process = await Get(
+        Process,
+        VenvPexProcess(
+            tool.pex,
+            argv=[
+                "make-image",
+                f"--lock={image.lock_path}",
+                f"--debs={DEBS_DIR}",
+                f"--image={image.tag}",
+                f"--log={MAKE_IMAGE_LOG}",
+            ],
+            description=f"Make the image of {image.address} ({image.tag}) if it is missing",
+            level=LogLevel.INFO,
+            input_digest=await Get(Digest, MergeDigests([image.lock_digest, debs])),
+            extra_env=docker_env,
+            timeout_seconds=MAKE_IMAGE_TIMEOUT_SECONDS,
+            # The image lives in the Docker daemon, not in the process's outputs: never cached.
+            cache_scope=ProcessCacheScope.PER_SESSION,
+        ),
+    )
+    result = await Get(FallibleProcessResult, Process, process)
+    if result.exit_code != 0:
+        raise ToolchainImageError(
+            f"Making the image of {image.address} failed (exit code {result.exit_code}).\n"
+            f"{result.stderr.decode(errors='replace').rstrip()}"
+        )
+    return MadeToolchainImage(image.tag)
+
+
+class MakeToolchainImageSubsystem(GoalSubsystem):
+    name = "make-toolchain-image"
+    help = (
+        "Make the Docker images of the given `toolchain` targets, if they are missing, from their "
+        "locks and the locked .debs (build steps make them when they need them; this makes them "
+        "ahead, e.g. before going offline)."
+    )
+
+
+class MakeToolchainImage(Goal):
+    subsystem_cls = MakeToolchainImageSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+@goal_rule
+async def make_toolchain_images(targets: Targets, console: Console) -> MakeToolchainImage:
+    made = await MultiGet(
+        Get(MadeToolchainImage, ToolchainImageRequest(target.address))
+        for target in targets
+        if target.has_field(ToolchainPackagesField)
+    )
+    for image in made:
+        console.print_stdout(image.tag)
+    return MakeToolchainImage(exit_code=0)
+
+
+def rules():
+    return collect_rules()
