@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from pathlib import Path
 
 from pants_launcher_test import REPO, pants
 
 
+def image_tag(name: str, lock: Path) -> str:
+    """The tag of the image of toolchain target `name` with lock `lock` (as the build names it)."""
+    return f"cpython-fips/toolchain-{name}:{hashlib.sha256(lock.read_bytes()).hexdigest()[:32]}"
+
+
 def toolchain_image(name: str) -> str:
-    """The tag of `sources/toolchain:<name>`'s image (as the build names it)."""
-    lock = (REPO / f"sources/toolchain/{name}.lock").read_bytes()
-    return f"cpython-fips/toolchain-{name}:{hashlib.sha256(lock).hexdigest()[:32]}"
+    """The tag of `sources/toolchain:<name>`'s image."""
+    return image_tag(name, REPO / f"sources/toolchain/{name}.lock")
 
 
 def ensure_image(name: str) -> str:

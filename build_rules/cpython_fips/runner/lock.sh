@@ -72,12 +72,16 @@ apt_root_packages > "$work/index"
     echo "# variant: minbase (Priority: required + apt), no Recommends"
     echo "# requested: $(printf '%s\n' "${pkgs[@]}" | LC_ALL=C sort -u | tr '\n' ' ' | sed 's/ $//')"
     echo "# columns: name version arch sha256 size priority filename"
-    # Index stanzas: one field per line (continuation lines start with a space).
+    # Index stanzas: one field per line (continuation lines start with a space). A .deb indexed
+    # by several suites (a security fix later taken into a point release) keeps the first
+    # suite's file name: the main archive keeps its files, the security archive has been seen
+    # to delete them while its index still lists them.
     awk 'FNR == NR { if (/^Package: /) n = $2; else if (/^Version: /) v = $2
                      else if (/^Architecture: /) a = $2; else if (/^SHA256: /) s = $2
                      else if (/^Size: /) z = $2; else if (/^Priority: /) p = $2
                      else if (/^Filename: /) f = $2
-                     else if ($0 == "") { if (n != "") info[n "_" v "_" a] = s " " z " " (p == "" ? "optional" : p) " " f
+                     else if ($0 == "") { k = n "_" v "_" a
+                                          if (n != "" && !(k in info)) info[k] = s " " z " " (p == "" ? "optional" : p) " " f
                                           n = v = a = s = z = p = f = "" }
                      next }
          { k = $2; gsub(/%3a/, ":", k); sub(/\.deb$/, "", k)

@@ -70,17 +70,15 @@ async def export_mirror(
             f"{build_root.path}: Pants writes only inside it. Export into it and move the files."
         )
         return ExportMirror(exit_code=2)
-    archives, packages = await MultiGet(
-        MultiGet(
-            Get(FetchedSourceArchive, SourceArchivePin, SourceArchivePin.from_target(target))
-            for target in targets
-            if target.has_field(SourceArchiveSha256Field)
-        ),
-        MultiGet(
-            Get(ToolchainPackages, ToolchainPackagesRequest(ToolchainImageRequest(target.address)))
-            for target in targets
-            if target.has_field(ToolchainPackagesField)
-        ),
+    archives = await MultiGet(
+        Get(FetchedSourceArchive, SourceArchivePin, SourceArchivePin.from_target(target))
+        for target in targets
+        if target.has_field(SourceArchiveSha256Field)
+    )
+    packages = await MultiGet(
+        Get(ToolchainPackages, ToolchainPackagesRequest(ToolchainImageRequest(target.address)))
+        for target in targets
+        if target.has_field(ToolchainPackagesField)
     )
     merged = await Get(
         Digest,
