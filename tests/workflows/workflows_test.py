@@ -31,7 +31,9 @@ def zizmor(path: Path) -> subprocess.CompletedProcess:
 
 
 def test_the_workflows_are_there() -> None:
-    assert [path.name for path in WORKFLOWS] == ["build.yml", "linux.yml", "macos.yml", "release.yml"]
+    assert [path.name for path in WORKFLOWS] == [
+        "build.yml", "linux.yml", "macos.yml", "refresh-locks.yml", "release.yml"
+    ]
     assert [path.parent.name for path in ACTIONS] == ["setup-pants"]
 
 

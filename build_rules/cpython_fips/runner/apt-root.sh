@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by lock.sh and make-image.sh: runs the host's apt against a Debian
+# Sourced by lock.sh: runs the host's apt against a Debian
 # suite of our choice in a private directory ("apt root"), with an empty dpkg
 # status and none of the host's apt configuration. This gives us apt's real
 # resolver and signature checking for any suite/arch without a chroot.
