@@ -25,3 +25,11 @@ def target_platforms():
             },
         ),
     }
+
+
+def cpython_build_platforms():
+    """The platforms whose CPython builds are implemented: `sources/cpython` has targets for
+    them, and the //dist targets of the other platforms say so rather than name a missing target.
+    (aarch64 Linux: a cross build needs a native interpreter of the same version as
+    --with-build-python; aarch64 macOS: a macOS host and its own build script.)"""
+    return ("linux-x86_64",)

@@ -185,6 +185,13 @@ publish() {
     # Only the inputs' paths: the build directory stays in the variables that describe the
     # build tree itself (abs_builddir, RUNSHARED, TESTPYTHON...), which nothing installed uses.
     python3 "$HERE/relocate.py" "$OUT/install" "$BUILD_PREFIX" "$DEPS_PREFIX" "$OPENSSL_PREFIX"
+    # relocate.py deleted the byte-code of the _sysconfigdata it rewrote. Compile it again with the
+    # installed interpreter, hash-checked (SOURCE_DATE_EPOCH is set) like the rest of the stdlib:
+    # byte-code written on import would record the build's wall-clock time as the source's
+    # mtime, and the archives would differ from build to build.
+    local python
+    python=$(ls "$OUT"/install/bin/python3.*[0-9t] | head -n1)
+    "$python" -m py_compile "$OUT"/install/lib/python3.*/_sysconfigdata_*.py
 }
 
 # Runs the installed interpreter from another path than the build's, as a user would.
@@ -210,7 +217,8 @@ write_build_info() {
     local python args
     python=$(ls "$OUT"/install/bin/python3.*[0-9t] | head -n1)
     mapfile -t args < <(configure_args)
-    "$python" "$HERE/describe.py" "$VERSION" "$FLAVOUR" "${args[@]}" >"$OUT/build-info.json"
+    # -B: running it must not write byte-code into the install tree.
+    "$python" -B "$HERE/describe.py" "$VERSION" "$FLAVOUR" "${args[@]}" >"$OUT/build-info.json"
 }
 
 main() {

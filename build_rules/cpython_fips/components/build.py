@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Optional, Tuple, Type
+from typing import Optional, Tuple
 
-from pants.engine.addresses import Address, AddressInput
+from pants.engine.addresses import Address
 from pants.engine.fs import AddPrefix, Digest, MergeDigests, RemovePrefix
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import (
-    Field,
-    HydratedSources,
-    HydrateSourcesRequest,
-    SourcesField,
-    Target,
-    WrappedTarget,
-    WrappedTargetRequest,
-)
+from pants.engine.target import HydratedSources, HydrateSourcesRequest, SourcesField
 from pants.util.frozendict import FrozenDict
 
+from cpython_fips.components.target_types import ComponentToolchainField, SourceArchiveReferenceField
+from cpython_fips.references import referenced_target
 from cpython_fips.toolchain.step import ContainerStep, ContainerStepResult
 from cpython_fips.upstream.fetch import FetchedSourceArchive
 from cpython_fips.upstream.pins import SourceArchivePin
-from cpython_fips.upstream.target_types import SourceArchivePatchesField, SourceArchiveSha256Field
+from cpython_fips.upstream.target_types import SourceArchivePatchesField
 
 # Where the step finds its inputs: the script and files at the top of /in, the archives and
 # their patches below.
@@ -34,16 +28,16 @@ PATCHES_DIR = "patches"
 
 @dataclass(frozen=True)
 class ComponentBuildRequest:
-    """`archives` maps an environment variable to a `source_archive` address: the script finds
+    """`archives` maps an environment variable to a `source_archive` field: the script finds
     the archive's path in that variable, and its patches' directory in `<variable>_PATCHES_DIR`
     (set only when the pin has patches). `input_trees` are mounted as `/in/<name>`: the install
     trees of other components, or a source tree that stands in for a pin."""
 
     address: Address
-    toolchain: str
+    toolchain: ComponentToolchainField
     script: SourcesField
     files: SourcesField
-    archives: Tuple[Tuple[str, str], ...]
+    archives: Tuple[Tuple[str, SourceArchiveReferenceField], ...]
     env: FrozenDict[str, str]
     timeout: Optional[int]
     input_trees: Tuple[Tuple[str, Digest], ...] = ()
@@ -60,36 +54,6 @@ def _step_name(address: Address) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", address.spec).strip("-")
 
 
-async def address_named_by(owner: Address, spec: str, origin: str) -> Address:
-    """The address `spec` names, relative to `owner`'s directory; `origin` says where it was
-    written, for errors."""
-    return await Get(
-        Address,
-        AddressInput,
-        AddressInput.parse(spec, relative_to=owner.spec_path, description_of_origin=origin),
-    )
-
-
-async def targets_named_by(
-    owner: Address, specs: Iterable[str], kind: str, field: Type[Field]
-) -> Tuple[Target, ...]:
-    """The targets that `specs` (addresses relative to `owner`'s directory) name; each must have
-    `field`, which makes it a `kind`."""
-    origin = f"a field of {owner}"
-    addresses = [await address_named_by(owner, spec, origin) for spec in specs]
-    wrapped = await MultiGet(
-        Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin=origin))
-        for address in addresses
-    )
-    for w in wrapped:
-        if not w.target.has_field(field):
-            raise ValueError(
-                f"{w.target.address}, named by {owner}, is of the target type "
-                f"`{w.target.alias}`, not `{kind}`."
-            )
-    return tuple(w.target for w in wrapped)
-
-
 async def package_install_tree(build: ComponentBuild, kind: str) -> BuiltPackage:
     """The package of a component: its install tree, at `<kind>/<target name>` in the dist dir."""
     path = f"{kind}/{build.address.target_name}"
@@ -99,15 +63,8 @@ async def package_install_tree(build: ComponentBuild, kind: str) -> BuiltPackage
 
 @rule(desc="Build a component")
 async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
-    toolchain = await address_named_by(
-        request.address, request.toolchain, f"the `toolchain` field of {request.address}"
-    )
-    pin_targets = await targets_named_by(
-        request.address,
-        (spec for _, spec in request.archives),
-        "source_archive",
-        SourceArchiveSha256Field,
-    )
+    toolchain = await referenced_target(request.toolchain)
+    pin_targets = [await referenced_target(field) for _, field in request.archives]
     pins = [SourceArchivePin.from_target(target) for target in pin_targets]
     fetched = await MultiGet(Get(FetchedSourceArchive, SourceArchivePin, pin) for pin in pins)
     patches = await MultiGet(
@@ -139,7 +96,7 @@ async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
     result = await Get(
         ContainerStepResult,
         ContainerStep(
-            toolchain=toolchain,
+            toolchain=toolchain.address,
             name=_step_name(request.address),
             description=f"Build {request.address}",
             script=script_path[len(request.address.spec_path) :].lstrip("/"),

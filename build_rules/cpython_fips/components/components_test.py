@@ -76,12 +76,12 @@ def test_freethreaded_needs_313(rule_runner: RuleRunner) -> None:
 
 def test_openssl_field_must_name_an_openssl_target(rule_runner: RuleRunner) -> None:
     message = build_error(rule_runner, CPythonFieldSet, "py313-bad-openssl")
-    assert "//:zlib, named by //:py313-bad-openssl, is of the target type `static_library`, not `openssl`" in message
+    assert "//:zlib, named by the `openssl` field of //:py313-bad-openssl, is of the target type `static_library`, not `openssl`" in message
 
 
 def test_libraries_must_be_static_libraries(rule_runner: RuleRunner) -> None:
     message = build_error(rule_runner, StaticLibraryFieldSet, "zlib")
-    assert "//:cpython-3.13, named by //:zlib, is of the target type `source_archive`, not `static_library`" in message
+    assert "//:cpython-3.13, named by the `libraries` field of //:zlib, is of the target type `source_archive`, not `static_library`" in message
 
 
 def test_missing_local_source_tree(rule_runner: RuleRunner, tmp_path: Path) -> None:

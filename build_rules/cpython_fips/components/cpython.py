@@ -20,7 +20,6 @@ from cpython_fips.components.build import (
     ComponentBuild,
     ComponentBuildRequest,
     package_install_tree,
-    targets_named_by,
 )
 from cpython_fips.components.libraries import (
     DEPS_DIR,
@@ -40,10 +39,9 @@ from cpython_fips.components.target_types import (
     CPythonFlavourField,
     CPythonOpenSSLField,
     CPythonSourceField,
-    OpenSSLSourceField,
 )
+from cpython_fips.references import referenced_target
 from cpython_fips.upstream.pins import SourceArchivePin
-from cpython_fips.upstream.target_types import SourceArchiveSha256Field
 
 # Where the build finds OpenSSL's install tree, and a local source tree when one replaces the pin.
 OPENSSL_DIR = "openssl"
@@ -114,12 +112,8 @@ async def read_local_source_tree(request: LocalSourceTreeRequest, cp: CpBinary) 
 @rule(desc="Build CPython")
 async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions) -> ComponentBuild:
     address = field_set.address
-    (pin_target,) = await targets_named_by(
-        address, [field_set.source.value], "source_archive", SourceArchiveSha256Field
-    )
-    (openssl_target,) = await targets_named_by(
-        address, [field_set.openssl.value], "openssl", OpenSSLSourceField
-    )
+    pin_target = await referenced_target(field_set.source)
+    openssl_target = await referenced_target(field_set.openssl)
     pin = SourceArchivePin.from_target(pin_target)
     minor_version = ".".join(pin.version.split(".")[:2])
     flavour = field_set.flavour.value
@@ -136,7 +130,7 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
         **(field_set.env.value or {}),
     }
     input_trees: list[tuple[str, Digest]] = []
-    archives: tuple[tuple[str, str], ...] = ()
+    archives: tuple[tuple[str, CPythonSourceField], ...] = ()
     # Read before anything is built, so that a bad path fails at once.
     local_tree_path = options.local_source_trees.get(minor_version)
     if local_tree_path:
@@ -145,15 +139,12 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
         env["CPYTHON_SOURCE_TREE"] = f"/in/{SOURCE_TREE_DIR}"
         env["CPYTHON_SOURCE_TREE_DIGEST"] = tree.digest.fingerprint
     else:
-        archives = (("CPYTHON_ARCHIVE", field_set.source.value),)
+        archives = (("CPYTHON_ARCHIVE", field_set.source),)
         env["CPYTHON_ARCHIVE_SHA256"] = pin.sha256
 
     openssl, libraries = await MultiGet(
         Get(ComponentBuild, OpenSSLFieldSet, OpenSSLFieldSet.create(openssl_target)),
-        Get(
-            StaticLibraries,
-            StaticLibrariesRequest(address, tuple(field_set.libraries.value or ())),
-        ),
+        Get(StaticLibraries, StaticLibrariesRequest(field_set.libraries)),
     )
     input_trees += [(OPENSSL_DIR, openssl.install_tree), (DEPS_DIR, libraries.merged_tree)]
 
@@ -161,7 +152,7 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
         ComponentBuild,
         ComponentBuildRequest(
             address=address,
-            toolchain=field_set.toolchain.value,
+            toolchain=field_set.toolchain,
             script=field_set.script,
             files=field_set.files,
             archives=archives,

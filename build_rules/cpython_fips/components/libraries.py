@@ -4,10 +4,8 @@ and the merged tree of a component's libraries."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
 
 from pants.core.goals.package import BuiltPackage, PackageFieldSet
-from pants.engine.addresses import Address
 from pants.engine.fs import EMPTY_DIGEST, Digest, MergeDigests
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
@@ -17,7 +15,6 @@ from cpython_fips.components.build import (
     ComponentBuild,
     ComponentBuildRequest,
     package_install_tree,
-    targets_named_by,
 )
 from cpython_fips.components.target_types import (
     ComponentEnvField,
@@ -28,6 +25,7 @@ from cpython_fips.components.target_types import (
     ComponentToolchainField,
     StaticLibrarySourceField,
 )
+from cpython_fips.references import referenced_targets
 
 # Every library is configured for this prefix and mounted there when another component builds
 # against it, so the paths in its pkg-config and libtool files are right where they are used.
@@ -50,10 +48,9 @@ class StaticLibraryFieldSet(PackageFieldSet):
 
 @dataclass(frozen=True)
 class StaticLibrariesRequest:
-    """The libraries named by `owner`'s `libraries` field."""
+    """The libraries named by a `libraries` field."""
 
-    owner: Address
-    specs: Tuple[str, ...]
+    libraries: ComponentLibrariesField
 
 
 @dataclass(frozen=True)
@@ -65,11 +62,9 @@ class StaticLibraries:
 
 @rule(desc="Build the libraries a component builds against")
 async def build_static_libraries(request: StaticLibrariesRequest) -> StaticLibraries:
-    if not request.specs:
+    if not request.libraries.value:
         return StaticLibraries(EMPTY_DIGEST)
-    targets = await targets_named_by(
-        request.owner, request.specs, "static_library", StaticLibrarySourceField
-    )
+    targets = await referenced_targets(request.libraries)
     builds = await MultiGet(
         Get(ComponentBuild, StaticLibraryFieldSet, StaticLibraryFieldSet.create(target))
         for target in targets
@@ -80,18 +75,15 @@ async def build_static_libraries(request: StaticLibrariesRequest) -> StaticLibra
 
 @rule(desc="Build a static library")
 async def build_static_library(field_set: StaticLibraryFieldSet) -> ComponentBuild:
-    deps = await Get(
-        StaticLibraries,
-        StaticLibrariesRequest(field_set.address, tuple(field_set.libraries.value or ())),
-    )
+    deps = await Get(StaticLibraries, StaticLibrariesRequest(field_set.libraries))
     return await Get(
         ComponentBuild,
         ComponentBuildRequest(
             address=field_set.address,
-            toolchain=field_set.toolchain.value,
+            toolchain=field_set.toolchain,
             script=field_set.script,
             files=field_set.files,
-            archives=(("SOURCE_ARCHIVE", field_set.source.value),),
+            archives=(("SOURCE_ARCHIVE", field_set.source),),
             env=FrozenDict({"DEPS_PREFIX": DEPS_PREFIX, **(field_set.env.value or {})}),
             timeout=field_set.timeout.value,
             input_trees=((DEPS_DIR, deps.merged_tree),),

@@ -23,6 +23,7 @@ from cpython_fips.components.target_types import (
     OpenSSLConfigureTargetField,
     OpenSSLFipsProviderSourceField,
     OpenSSLSourceField,
+    SourceArchiveReferenceField,
 )
 
 
@@ -40,12 +41,12 @@ class OpenSSLFieldSet(PackageFieldSet):
     configure_target: OpenSSLConfigureTargetField
 
     def build_request(self) -> ComponentBuildRequest:
-        archives = [("OPENSSL_ARCHIVE", self.source.value)]
+        archives: list[tuple[str, SourceArchiveReferenceField]] = [("OPENSSL_ARCHIVE", self.source)]
         if self.fips_provider_source.value:
-            archives.append(("FIPS_PROVIDER_ARCHIVE", self.fips_provider_source.value))
+            archives.append(("FIPS_PROVIDER_ARCHIVE", self.fips_provider_source))
         return ComponentBuildRequest(
             address=self.address,
-            toolchain=self.toolchain.value,
+            toolchain=self.toolchain,
             script=self.script,
             files=self.files,
             archives=tuple(archives),

@@ -17,18 +17,23 @@ from pants.engine.target import (
     MultipleSourcesField,
     SingleSourceField,
     StringField,
-    StringSequenceField,
     Target,
 )
 from pants.util.strutil import help_text
+
+from cpython_fips.references import TargetReferenceField
+from cpython_fips.toolchain.target_types import ToolchainPackagesField
+from cpython_fips.upstream.target_types import SourceArchiveSha256Field
 
 # The interpreter builds offered; freethreaded ones need CPython 3.13 or later.
 FLAVOURS = ("noopt", "pgo+lto", "freethreaded+noopt", "freethreaded+pgo+lto")
 
 
-class ComponentToolchainField(StringField):
+class ComponentToolchainField(TargetReferenceField):
     alias = "toolchain"
     required = True
+    expected_kind = "toolchain"
+    expected_field = ToolchainPackagesField
     help = "The address of the `toolchain` target whose container runs the build."
 
 
@@ -62,15 +67,21 @@ class ComponentTimeoutField(IntField):
     help = "Wall-clock limit of the build in seconds; default `[container-runner].timeout`."
 
 
-class ComponentSourceField(StringField):
+class SourceArchiveReferenceField(TargetReferenceField):
+    expected_kind = "source_archive"
+    expected_field = SourceArchiveSha256Field
+
+
+class ComponentSourceField(SourceArchiveReferenceField):
     alias = "source"
     required = True
     help = "The `source_archive` the component is built from."
 
 
-class ComponentLibrariesField(StringSequenceField):
+class ComponentLibrariesField(TargetReferenceField):
     alias = "libraries"
     default: ClassVar[Tuple[str, ...]] = ()
+    expected_kind = "static_library"
     help = help_text(
         """
         Addresses of the `static_library` targets this component builds against. Their install
@@ -84,7 +95,7 @@ class OpenSSLSourceField(ComponentSourceField):
     help = "The `source_archive` of the OpenSSL release the libraries are built from."
 
 
-class OpenSSLFipsProviderSourceField(StringField):
+class OpenSSLFipsProviderSourceField(SourceArchiveReferenceField):
     alias = "fips_provider_source"
     help = help_text(
         """
@@ -156,9 +167,11 @@ class CPythonSourceField(ComponentSourceField):
     )
 
 
-class CPythonOpenSSLField(StringField):
+class CPythonOpenSSLField(TargetReferenceField):
     alias = "openssl"
     required = True
+    expected_kind = "openssl"
+    expected_field = OpenSSLSourceField
     help = help_text(
         """
         The `openssl` target that `_ssl` and `_hashlib` link statically; its tree is mounted at
@@ -198,6 +211,10 @@ class CPythonTarget(Target):
         writes the tree and the build's metadata to the dist dir.
         """
     )
+
+
+# Defined after the field it names.
+ComponentLibrariesField.expected_field = StaticLibrarySourceField
 
 
 def target_types() -> list[Any]:

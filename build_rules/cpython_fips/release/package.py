@@ -9,7 +9,6 @@ from typing import List, Tuple
 
 from pants.backend.python.util_rules.pex import VenvPex, VenvPexProcess
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.addresses import Address
 from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
@@ -29,7 +28,7 @@ from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
-from cpython_fips.components.build import ComponentBuild, address_named_by, targets_named_by
+from cpython_fips.components.build import ComponentBuild
 from cpython_fips.components.cpython import CPythonFieldSet
 from cpython_fips.components.libraries import StaticLibraries, StaticLibrariesRequest
 from cpython_fips.components.openssl import OpenSSLFieldSet
@@ -37,13 +36,14 @@ from cpython_fips.components.target_types import (
     ComponentEnvField,
     ComponentLibrariesField,
     ComponentToolchainField,
-    CPythonFlavourField,
     CPythonOpenSSLField,
     OpenSSLFipsProviderSourceField,
     OpenSSLSourceField,
+    SourceArchiveReferenceField,
     StaticLibrarySourceField,
 )
 from cpython_fips.pex_tools import build_tool_pex
+from cpython_fips.references import referenced_target, referenced_targets
 from cpython_fips.release.subsystems import ReleaseOptions
 from cpython_fips.remote_cache import BuildStepCaching, build_step_process
 from cpython_fips.release.target_types import (
@@ -53,11 +53,11 @@ from cpython_fips.release.target_types import (
     DistributionRuntimeToolchainField,
     DistributionStripScriptField,
     DistributionTargetTripleField,
+    DistributionUnavailableField,
 )
 from cpython_fips.toolchain.step import ContainerStep, ContainerStepResult
 from cpython_fips.upstream.fetch import FetchedSourceArchive
 from cpython_fips.upstream.pins import SourceArchivePin
-from cpython_fips.upstream.target_types import SourceArchiveSha256Field
 
 # The packager's view of its inputs and outputs (directories of its sandbox).
 INSTALL, STRIPPED, DEPS, OPENSSL, ARCHIVES = "install", "stripped", "deps", "openssl", "archives"
@@ -71,9 +71,10 @@ class DistributionError(Exception):
 
 @dataclass(frozen=True)
 class CPythonDistributionFieldSet(PackageFieldSet):
-    required_fields = (DistributionCPythonField,)
+    required_fields = (DistributionTargetTripleField,)
 
     cpython: DistributionCPythonField
+    unavailable: DistributionUnavailableField
     target_triple: DistributionTargetTripleField
     strip_script: DistributionStripScriptField
     runtime_check_script: DistributionRuntimeCheckScriptField
@@ -103,22 +104,12 @@ class BundledComponents:
 
 
 async def bundled_components(cpython: Target, openssl: Target) -> BundledComponents:
-    libraries = await targets_named_by(
-        cpython.address,
-        cpython[ComponentLibrariesField].value or (),
-        "static_library",
-        StaticLibrarySourceField,
-    )
-    pin_specs: List[Tuple[Address, str]] = [(openssl.address, openssl[OpenSSLSourceField].value)]
+    libraries = await referenced_targets(cpython[ComponentLibrariesField])
+    pin_fields: List[SourceArchiveReferenceField] = [openssl[OpenSSLSourceField]]
     if openssl[OpenSSLFipsProviderSourceField].value:
-        pin_specs.append((openssl.address, openssl[OpenSSLFipsProviderSourceField].value))
-    pin_specs += [
-        (library.address, library[StaticLibrarySourceField].value) for library in libraries
-    ]
-    pin_targets = [
-        (await targets_named_by(owner, [spec], "source_archive", SourceArchiveSha256Field))[0]
-        for owner, spec in pin_specs
-    ]
+        pin_fields.append(openssl[OpenSSLFipsProviderSourceField])
+    pin_fields += [library[StaticLibrarySourceField] for library in libraries]
+    pin_targets = [await referenced_target(field) for field in pin_fields]
     by_name = {pin.name: pin for pin in map(SourceArchivePin.from_target, pin_targets)}
     pins = [by_name[name] for name in sorted(by_name)]
     fetched = await MultiGet(Get(FetchedSourceArchive, SourceArchivePin, pin) for pin in pins)
@@ -156,20 +147,15 @@ async def package_cpython_distribution(
             f"{address}: no release tag. Set one with `--release-tag=YYYYMMDD` or `[release].tag` "
             "in pants.toml; it names the archives."
         )
-    (cpython,) = await targets_named_by(
-        address, [field_set.cpython.value], "cpython", CPythonFlavourField
-    )
-    (openssl_target,) = await targets_named_by(
-        cpython.address, [cpython[CPythonOpenSSLField].value], "openssl", OpenSSLSourceField
-    )
+    if field_set.unavailable.value:
+        raise DistributionError(f"{address} cannot be packaged: {field_set.unavailable.value}")
+    cpython = await referenced_target(field_set.cpython)
+    openssl_target = await referenced_target(cpython[CPythonOpenSSLField])
     components = await bundled_components(cpython, openssl_target)
     build = await Get(ComponentBuild, CPythonFieldSet, CPythonFieldSet.create(cpython))
     openssl, libraries, install = await MultiGet(
         Get(ComponentBuild, OpenSSLFieldSet, OpenSSLFieldSet.create(openssl_target)),
-        Get(
-            StaticLibraries,
-            StaticLibrariesRequest(cpython.address, tuple(cpython[ComponentLibrariesField].value or ())),
-        ),
+        Get(StaticLibraries, StaticLibrariesRequest(cpython[ComponentLibrariesField])),
         Get(Digest, DigestSubset(build.install_tree, PathGlobs([f"{INSTALL}/**"]))),
     )
 
@@ -178,11 +164,7 @@ async def package_cpython_distribution(
     stripped = await Get(
         ContainerStepResult,
         ContainerStep(
-            toolchain=await address_named_by(
-                cpython.address,
-                cpython[ComponentToolchainField].value,
-                f"the `toolchain` field of {cpython.address}",
-            ),
+            toolchain=(await referenced_target(cpython[ComponentToolchainField])).address,
             name=f"strip-{cpython.address.target_name}",
             description=f"Strip the debug information of {cpython.address}",
             script=strip_script,
@@ -235,9 +217,7 @@ async def package_cpython_distribution(
         field_set, field_set.runtime_check_script, field_set.check_files
     )
     unpacked = await Get(Digest, DigestSubset(result.output_digest, PathGlobs([f"{UNPACKED}/**"])))
-    runtime_toolchain = await address_named_by(
-        address, field_set.runtime_toolchain.value, f"the `runtime_toolchain` field of {address}"
-    )
+    runtime_toolchain = (await referenced_target(field_set.runtime_toolchain)).address
     build_info = await Get(
         DigestContents, DigestSubset(build.install_tree, PathGlobs([BUILD_INFO]))
     )

@@ -13,11 +13,26 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
+from cpython_fips.components.target_types import CPythonFlavourField
+from cpython_fips.references import TargetReferenceField
+from cpython_fips.toolchain.target_types import ToolchainPackagesField
 
-class DistributionCPythonField(StringField):
+
+class DistributionCPythonField(TargetReferenceField):
     alias = "cpython"
-    required = True
-    help = "The `cpython` target whose install tree is packaged."
+    expected_kind = "cpython"
+    expected_field = CPythonFlavourField
+    help = "The `cpython` target whose install tree is packaged (unless `unavailable` is set)."
+
+
+class DistributionUnavailableField(StringField):
+    alias = "unavailable"
+    help = help_text(
+        """
+        Why this distribution cannot be built yet, for a cell of the release matrix whose build
+        is not implemented: packaging it fails at once with this message. Set instead of `cpython`.
+        """
+    )
 
 
 class DistributionTargetTripleField(StringField):
@@ -65,9 +80,11 @@ class DistributionCheckFilesField(MultipleSourcesField):
     help = "Files the runtime check script uses, mounted beside it."
 
 
-class DistributionRuntimeToolchainField(StringField):
+class DistributionRuntimeToolchainField(TargetReferenceField):
     alias = "runtime_toolchain"
-    default = "sources/toolchain:test-runtime"
+    default = ("//sources/toolchain:test-runtime",)
+    expected_kind = "toolchain"
+    expected_field = ToolchainPackagesField
     help = help_text(
         """
         The `toolchain` whose image runs the runtime checks: a system without development
@@ -81,6 +98,7 @@ class CPythonDistributionTarget(Target):
     core_fields = (
         *COMMON_TARGET_FIELDS,
         DistributionCPythonField,
+        DistributionUnavailableField,
         DistributionTargetTripleField,
         DistributionStripScriptField,
         DistributionRuntimeCheckScriptField,

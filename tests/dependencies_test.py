@@ -1,0 +1,59 @@
+"""The build graph as Pants sees it: every target-to-target reference is a dependency, so
+`./pants dependencies` lists what a distribution is built from, and changing a pin selects the
+distributions that use it (`--changed-dependents`)."""
+
+from __future__ import annotations
+
+import subprocess
+
+from pants_launcher_test import REPO, pants
+
+DISTRIBUTION = "dist:cpython-3.13-x86_64-linux"
+
+
+def test_dependencies_are_the_real_graph() -> None:
+    result = pants("dependencies", "--transitive", f"//{DISTRIBUTION}")
+    assert result.returncode == 0, result.stderr
+    listed = set(result.stdout.split())
+    assert {
+        "sources/toolchain:linux-x86_64",  # the build's toolchain
+        "sources/toolchain:test-runtime",  # where the archives are checked
+        "sources/cpython:3.13-pgo+lto-linux-x86_64",
+        "sources/cpython:cpython-3.13",
+        "sources/openssl:linux-x86_64",
+        "sources/openssl:openssl-3.5",
+        "sources/openssl:openssl-fips-provider-3.0",
+        "sources/libraries:zlib-linux-x86_64",
+        "sources/zlib:zlib",
+        "sources/libraries:libedit-linux-x86_64",
+    } <= listed
+    # 3.13 uses libedit, not GNU readline.
+    assert "sources/libraries:readline-linux-x86_64" not in listed
+
+
+def git(*args: str) -> None:
+    subprocess.run(["git", *args], cwd=REPO, check=True, capture_output=True)
+
+
+def test_a_changed_library_pin_selects_the_distributions_that_use_it() -> None:
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=test", "-c", "user.email=test@invalid", "commit", "-q", "-m", "base")
+    readline = REPO / "sources/readline/BUILD"
+    readline.write_text(readline.read_text().replace('license="', 'description="changed",\n    license="'))
+
+    result = pants("--changed-since=HEAD", "--changed-dependents=transitive", "list")
+    assert result.returncode == 0, result.stderr
+    changed = set(result.stdout.split())
+    # GNU readline is used up to 3.12: their interpreters and distributions, not 3.13's.
+    assert {
+        "sources/readline:readline",
+        "sources/libraries:readline-linux-x86_64",
+        "sources/cpython:3.12-noopt-linux-x86_64",
+        "dist:cpython-3.12-x86_64-linux",
+        "dist:cpython-3.10-x86_64-linux-noopt",
+    } <= changed
+    assert "sources/cpython:3.13-noopt-linux-x86_64" not in changed
+    assert DISTRIBUTION not in changed
+    # Not built yet: they name no interpreter, so nothing selects them.
+    assert "dist:cpython-3.12-aarch64-linux" not in changed
