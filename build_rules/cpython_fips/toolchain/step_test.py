@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -171,8 +172,10 @@ def test_cache_key_follows_the_lock_not_the_image(rule_runner: RuleRunner) -> No
     # from the new lock when the runner reported it missing.
     lock = Path(rule_runner.build_root, image.lock_path)
     # Through the RuleRunner, which invalidates the file at once (a plain write waits for the
-    # file watcher, which lags on a busy machine).
-    rule_runner.write_files({image.lock_path: lock.read_text() + "# a changed lock\n"})
+    # file watcher, which lags on a busy machine). A lock no earlier run has seen: Pants' cache
+    # outlives a run, and a step of an already-seen lock would come from it, needing no image.
+    changed_lock = lock.read_text() + f"# a changed lock, test run {uuid.uuid4()}\n"
+    rule_runner.write_files({image.lock_path: changed_lock})
     set_options(rule_runner)
     changed = rule_runner.request(ToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
     assert changed.tag != image.tag
