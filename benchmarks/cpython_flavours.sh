@@ -15,7 +15,7 @@ set -euo pipefail
 minor=${1:-3.13}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 benchmarks=${BENCHMARKS:-nbody,richards,float,json_dumps,regex_v8,deltablue,chaos,go}
-reference=${REFERENCE_PYTHON:-$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}/versions/$minor".*/bin/python"$minor" 2>/dev/null | sort -V | tail -n1)}
+reference=${REFERENCE_PYTHON:-$(printf '%s\n' "${PYENV_ROOT:-$HOME/.pyenv}/versions/$minor".*/bin/python"$minor" | sort -V | tail -n1)}
 read -ra pyperformance_args <<<"${PYPERFORMANCE_ARGS:---fast}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/cpython-flavours.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -4,6 +4,7 @@
 # then again in FIPS mode with the shipped configuration. Any failed check fails the step.
 set -euo pipefail
 : "${EXPECTED_OPENSSL_VERSION:?EXPECTED_OPENSSL_VERSION must be set, e.g. 3.5.7}"
+: "${EXTENSION_MODULES:?EXTENSION_MODULES must name the list of required extension modules}"
 
 here=$(dirname "$0")
 failed=0
@@ -12,12 +13,13 @@ for unpacked in /in/unpacked/*; do
     # The full archive holds the tree under python/install, the others under python/.
     root=$unpacked/python/install
     [ -d "$root" ] || root=$unpacked/python
-    python=$(ls "$root"/bin/python3.*[0-9t] | head -n1)
+    interpreters=("$root"/bin/python3.*[0-9t])
+    python=${interpreters[0]}
     echo "== $kind: $python"
-    "$python" "$here/checks/check_install.py" "$EXPECTED_OPENSSL_VERSION" || failed=1
+    "$python" "$here/checks/check_install.py" "$EXTENSION_MODULES" "$EXPECTED_OPENSSL_VERSION" || failed=1
     echo "== $kind, FIPS mode"
     OPENSSL_CONF=$root/share/ssl/openssl-fips.cnf OPENSSL_MODULES=$root/share/ssl/ossl-modules \
-        "$python" "$here/checks/check_install.py" "$EXPECTED_OPENSSL_VERSION" --fips || failed=1
+        "$python" "$here/checks/check_install.py" "$EXTENSION_MODULES" "$EXPECTED_OPENSSL_VERSION" --fips || failed=1
 done
 [ "$failed" -eq 0 ] || { echo "error: a runtime check failed (FAIL lines above)" >&2; exit 1; }
 echo "all runtime checks passed"

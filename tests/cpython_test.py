@@ -27,6 +27,9 @@ from pants_launcher_test import REPO, pants
 
 TARGET = "sources/cpython:3.13-noopt-linux-x86_64"
 CHECKS = "dist/checks"
+MODULES = "sources/cpython/extension-modules.txt"
+# Builds an extension module against the interpreter (a test fixture, not a release check).
+EXTENSION = Path(__file__).parent / "extension"
 # Where the tests mount the tree: not the build's prefix (/install).
 PREFIX = "/opt/elsewhere/python"
 OPENSSL_VERSION = "3.5.7"
@@ -45,12 +48,26 @@ def install_tree() -> Path:
 def run_in(image: str, tree: Path, command: List[str], env: List[str] = []) -> str:
     result = subprocess.run(
         [
-            "docker", "run", "--rm", "--network", "none",
-            "-v", f"{tree}:{PREFIX}:ro", "-v", f"{REPO / CHECKS}:/checks:ro",
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{tree}:{PREFIX}:ro",
+            "-v",
+            f"{REPO / CHECKS}:/checks:ro",
+            "-v",
+            f"{EXTENSION.resolve()}:/extension:ro",
+            "-v",
+            f"{REPO / MODULES}:/extension-modules.txt:ro",
             *(arg for variable in env for arg in ("-e", variable)),
-            image, *command,
+            image,
+            *command,
         ],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
@@ -60,18 +77,33 @@ def run_in(image: str, tree: Path, command: List[str], env: List[str] = []) -> s
 
 def test_runs_relocated_without_development_packages(install_tree: Path) -> None:
     report = run_in(
-        ensure_image("test-runtime"), install_tree,
-        [f"{PREFIX}/bin/python3", "/checks/check_install.py", OPENSSL_VERSION],
+        ensure_image("test-runtime"),
+        install_tree,
+        [
+            f"{PREFIX}/bin/python3",
+            "/checks/check_install.py",
+            "/extension-modules.txt",
+            OPENSSL_VERSION,
+        ],
     )
     assert report.count("PASS") >= 7, report
 
 
 def test_fips_mode(install_tree: Path) -> None:
     report = run_in(
-        ensure_image("test-runtime"), install_tree,
-        [f"{PREFIX}/bin/python3", "/checks/check_install.py", OPENSSL_VERSION, "--fips"],
-        env=[f"OPENSSL_CONF={PREFIX}/share/ssl/openssl-fips.cnf",
-             f"OPENSSL_MODULES={PREFIX}/share/ssl/ossl-modules"],
+        ensure_image("test-runtime"),
+        install_tree,
+        [
+            f"{PREFIX}/bin/python3",
+            "/checks/check_install.py",
+            "/extension-modules.txt",
+            OPENSSL_VERSION,
+            "--fips",
+        ],
+        env=[
+            f"OPENSSL_CONF={PREFIX}/share/ssl/openssl-fips.cnf",
+            f"OPENSSL_MODULES={PREFIX}/share/ssl/ossl-modules",
+        ],
     )
     assert "PASS: FIPS: OpenSSL refuses MD5" in report, report
     assert "PASS: FIPS: SHA-256 works" in report, report
@@ -79,8 +111,9 @@ def test_fips_mode(install_tree: Path) -> None:
 
 def test_builds_an_extension_module_against_it(install_tree: Path) -> None:
     report = run_in(
-        ensure_image("test-cc"), install_tree,
-        ["bash", "/checks/check-extension.sh", f"{PREFIX}/bin/python3"],
+        ensure_image("test-cc"),
+        install_tree,
+        ["bash", "/extension/check-extension.sh", f"{PREFIX}/bin/python3"],
     )
     assert "PASS: built with sysconfig" in report, report
     assert "PASS: built with python-config" in report, report
@@ -125,9 +158,22 @@ def sha256(path: Path) -> str:
 def full_members(path: Path) -> list:
     """Member names of the .tar.zst, in order (listed by zstd in the toolchain image)."""
     listing = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", "-v", f"{path}:/a.tar.zst:ro",
-         ensure_image("linux-x86_64"), "sh", "-c", "zstd -dc /a.tar.zst | tar -t"],
-        capture_output=True, text=True, timeout=600,
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{path}:/a.tar.zst:ro",
+            ensure_image("linux-x86_64"),
+            "sh",
+            "-c",
+            "zstd -dc /a.tar.zst | tar -t",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert listing.returncode == 0, listing.stderr
     return listing.stdout.splitlines()
@@ -135,8 +181,13 @@ def full_members(path: Path) -> list:
 
 def test_names(packaged: Dict[str, Path]) -> None:
     assert packaged["full"].name == f"cpython-3.13.15-{TRIPLE}-noopt-20261124.tar.zst"
-    assert packaged["install_only"].name == f"cpython-3.13.15-{TRIPLE}-noopt-install_only-20261124.tar.gz"
-    assert packaged["install_only_stripped"].name.endswith("-noopt-install_only_stripped-20261124.tar.gz")
+    assert (
+        packaged["install_only"].name
+        == f"cpython-3.13.15-{TRIPLE}-noopt-install_only-20261124.tar.gz"
+    )
+    assert packaged["install_only_stripped"].name.endswith(
+        "-noopt-install_only_stripped-20261124.tar.gz"
+    )
 
 
 def test_full_archive_layout(packaged: Dict[str, Path]) -> None:
@@ -158,7 +209,9 @@ def test_install_only_is_filtered_and_deterministic(packaged: Dict[str, Path]) -
         members = tar.getmembers()
     names = [m.name for m in members]
     assert names == sorted(names)
-    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {(946684800, 0, 0, "", "")}
+    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {
+        (946684800, 0, 0, "", "")
+    }
     assert all(n.startswith("python/") for n in names)
     assert "python/bin/python3.13" in names
     assert not [n for n in names if n.startswith("python/lib/python3.13/test/")]
@@ -169,7 +222,9 @@ def test_install_only_is_filtered_and_deterministic(packaged: Dict[str, Path]) -
 def test_stripped_keeps_the_fips_module(packaged: Dict[str, Path]) -> None:
     def read(kind: str, member: str) -> bytes:
         with tarfile.open(packaged[kind]) as tar:
-            return tar.extractfile(f"python/{member}").read()
+            member_file = tar.extractfile(f"python/{member}")
+            assert member_file is not None, member
+            return member_file.read()
 
     assert read("install_only", FIPS_MODULE) == read("install_only_stripped", FIPS_MODULE)
     library = "lib/libpython3.13.so.1.0"

@@ -5,7 +5,7 @@ cross-compiled and tested under qemu in its toolchain's container."""
 from __future__ import annotations
 
 import subprocess
-from typing import List
+from typing import Dict, List
 
 import pytest
 
@@ -13,11 +13,13 @@ from images import ensure_image
 from pants_launcher_test import REPO, pants
 
 # platform -> environment of test-fips.sh for a tree of that platform
-PLATFORMS = {
+PLATFORMS: Dict[str, List[str]] = {
     "linux-x86_64": [],
     "linux-aarch64": [
-        "-e", "OPENSSL_EMULATOR=qemu-aarch64 -L /usr/aarch64-linux-gnu",
-        "-e", "STRIP=aarch64-linux-gnu-strip",
+        "-e",
+        "OPENSSL_EMULATOR=qemu-aarch64 -L /usr/aarch64-linux-gnu",
+        "-e",
+        "STRIP=aarch64-linux-gnu-strip",
     ],
 }
 
@@ -29,20 +31,40 @@ def test_openssl_builds_and_its_fips_provider_works_relocated(platform: str) -> 
     built = pants("package", target, timeout=2100)
     assert built.returncode == 0, built.stderr[-5000:]
     tree = REPO / f"artifacts/openssl/{platform}"
-    for path in ("lib/libssl.a", "lib/libcrypto.a", "lib/ossl-modules/fips.so",
-                 "ssl/fipsmodule.cnf", "ssl/openssl-fips.cnf", "include/openssl/ssl.h"):
+    for path in (
+        "lib/libssl.a",
+        "lib/libcrypto.a",
+        "lib/ossl-modules/fips.so",
+        "ssl/fipsmodule.cnf",
+        "ssl/openssl-fips.cnf",
+        "include/openssl/ssl.h",
+    ):
         assert (tree / path).is_file(), path
 
     emulation: List[str] = PLATFORMS[platform]
     checked = subprocess.run(
         [
-            "docker", "run", "--rm", "--network", "none",
-            "-v", f"{tree}:/opt/elsewhere/openssl:ro",
-            "-v", f"{REPO}/sources/openssl/test-fips.sh:/in/test-fips.sh:ro",
-            "-e", "OPENSSL_TREE=/opt/elsewhere/openssl", *emulation,
-            ensure_image(platform), "bash", "-euo", "pipefail", "/in/test-fips.sh",
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{tree}:/opt/elsewhere/openssl:ro",
+            "-v",
+            f"{REPO}/sources/openssl/test-fips.sh:/in/test-fips.sh:ro",
+            "-e",
+            "OPENSSL_TREE=/opt/elsewhere/openssl",
+            *emulation,
+            ensure_image(platform),
+            "bash",
+            "-euo",
+            "pipefail",
+            "/in/test-fips.sh",
         ],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     report = checked.stdout + checked.stderr
     assert checked.returncode == 0, report

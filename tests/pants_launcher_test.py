@@ -69,8 +69,10 @@ def test_missing_python39_is_explained(tmp_path: Path) -> None:
     # A PATH holding only the tools the launcher uses, so no python3.9 can be found on it.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("bash", "dirname", "ls", "sort", "mkdir", "id", "cat", "sed"):
-        os.symlink(shutil.which(tool), bin_dir / tool)
+    for tool in ("bash", "dirname", "sort", "mkdir", "id", "cat", "sed"):
+        found = shutil.which(tool)
+        assert found, tool
+        os.symlink(found, bin_dir / tool)
     env = {
         "PATH": str(bin_dir),
         "HOME": str(tmp_path),

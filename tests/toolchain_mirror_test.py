@@ -50,7 +50,9 @@ def make_marker_deb(directory: Path, marker: str) -> Path:
     deb = directory / "cpython-fips-mirror-marker_1.0_all.deb"
     subprocess.run(
         ["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)],
-        check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"},
+        check=True,
+        capture_output=True,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "0"},
     )
     shutil.rmtree(root)
     return deb
@@ -63,7 +65,9 @@ def write_fixture(name: str, extra_lines: List[str]) -> str:
     lock = BASE_LOCK.read_text() + "".join(f"{line}\n" for line in extra_lines)
     (directory / f"{name}.lock").write_text(lock + f"# test run {uuid.uuid4()}\n")
     with (directory / "BUILD").open("a") as build:
-        build.write(f'toolchain(name="{name}", suite="bookworm", suites=["bookworm"], packages=[])\n')
+        build.write(
+            f'toolchain(name="{name}", suite="bookworm", suites=["bookworm"], packages=[])\n'
+        )
     return f"{FIXTURE_DIR}:{name}"
 
 
@@ -84,7 +88,10 @@ def made_images() -> Iterator[List[str]]:
 def run_in_image(tag: str, command: str) -> str:
     return subprocess.run(
         ["docker", "run", "--rm", "--network", "none", tag, "sh", "-c", command],
-        check=True, capture_output=True, text=True, timeout=120,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout
 
 
@@ -103,7 +110,9 @@ def test_package_missing_from_the_archive_comes_from_a_mirror(
     without = pants("make-toolchain-image", address)
     assert without.returncode != 0
     # With it, the marker comes from the mirror and everything else from Debian's archive.
-    made = pants(f"--source-mirrors-mirrors=['debian', '{mirror}']", "make-toolchain-image", address)
+    made = pants(
+        f"--source-mirrors-mirrors=['debian', '{mirror}']", "make-toolchain-image", address
+    )
     assert made.returncode == 0, made.stderr[-5000:]
     assert made.stdout.split() == [tag]
     assert run_in_image(tag, "cat /usr/share/cpython-fips/marker") == marker
@@ -127,7 +136,9 @@ def test_package_found_nowhere_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0
     message = result.stderr
     assert f"The toolchain lock {FIXTURE_DIR}/stale.lock of {address}" in message
-    assert f"cpython-fips-mirror-marker 1.0 all ({deb.name}, sha256 {sha256(deb)}), tried:" in message
+    assert (
+        f"cpython-fips-mirror-marker 1.0 all ({deb.name}, sha256 {sha256(deb)}), tried:" in message
+    )
     # Every place tried, in order: Debian's archives (their pool), then the mirror.
     assert f"/pool/main/c/cpython-fips-mirror-marker/{deb.name}:" in message
     assert f"file://{empty_mirror}/{deb.name}:" in message
@@ -140,7 +151,9 @@ def test_package_found_nowhere_is_a_clear_error(tmp_path: Path) -> None:
 def test_exported_mirror_alone_makes_the_image(tmp_path: Path, made_images: List[str]) -> None:
     exported = pants(
         "--export-mirror-destination=artifacts/exported-mirror",
-        "export-mirror", "sources/toolchain:test-runtime", "sources/zlib:zlib",
+        "export-mirror",
+        "sources/toolchain:test-runtime",
+        "sources/zlib:zlib",
     )
     assert exported.returncode == 0, exported.stderr[-5000:]
     mirror = REPO / "artifacts/exported-mirror"
@@ -160,7 +173,8 @@ def test_exported_mirror_alone_makes_the_image(tmp_path: Path, made_images: List
         f"--local-store-dir={tmp_path / 'store'}",
         f"--source-mirrors-debian-archives=['{UNREACHABLE_ARCHIVE}']",
         f"--source-mirrors-mirrors=['debian', '{mirror}']",
-        "make-toolchain-image", address,
+        "make-toolchain-image",
+        address,
         timeout=900,
     )
     assert made.returncode == 0, made.stderr[-5000:]

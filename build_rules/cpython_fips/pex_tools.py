@@ -18,7 +18,9 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 async def build_tool_pex(spec: str, option: str, output_filename: str) -> VenvPex:
     """The VenvPex of the `pex_binary` at `spec`, the value of `option`."""
     origin = f"the option `{option}`"
-    address = await Get(Address, AddressInput, AddressInput.parse(spec, description_of_origin=origin))
+    address = await Get(
+        Address, AddressInput, AddressInput.parse(spec, description_of_origin=origin)
+    )
     wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin=origin))
     entry_point = await Get(
         ResolvedPexEntryPoint, ResolvePexEntryPointRequest(wrapped.target[PexEntryPointField])

@@ -29,9 +29,7 @@ class TargetReferenceField(SpecialCasedDependencies):
     expected_field: Type[Field]
 
     @classmethod
-    def compute_value(
-        cls, raw_value: Optional[Any], address: Address
-    ) -> Optional[Tuple[str, ...]]:
+    def compute_value(cls, raw_value: Optional[Any], address: Address) -> Optional[Tuple[str, ...]]:
         if isinstance(raw_value, str):
             raw_value = (raw_value,)
         return super().compute_value(raw_value, address)

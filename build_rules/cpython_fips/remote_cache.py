@@ -10,7 +10,7 @@ from pants.engine.process import Process
 from pants.engine.rules import Get
 from pants.option.option_types import IntOption
 from pants.option.subsystem import Subsystem
-from pants.util.strutil import help_text
+from pants.util.strutil import softwrap
 
 
 class BuildStepCaching(Subsystem):
@@ -19,7 +19,7 @@ class BuildStepCaching(Subsystem):
 
     remote_cache_speculation_delay = IntOption(
         default=0,
-        help=help_text(
+        help=softwrap(
             """
             With a remote cache (`[GLOBAL].remote_cache_read`), how long, in milliseconds, a build
             step waits for the cache lookup before it starts running anyway. Set it longer than

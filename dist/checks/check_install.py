@@ -1,8 +1,10 @@
 """Checks an installed interpreter from the inside: run it with the interpreter under test.
 
-    python3 check_install.py EXPECTED_OPENSSL_VERSION [--fips]
+    python3 check_install.py EXTENSION_MODULES EXPECTED_OPENSSL_VERSION [--fips]
 
-Checks: the stdlib modules that need our libraries import, and are built in; ssl uses our
+Checks: the extension modules that EXTENSION_MODULES (the `cpython` target's list, e.g.
+sources/cpython/extension-modules.txt) requires import, and those it says are built in are; ssl
+uses our
 OpenSSL; the configuration names no path of the build (so extension builds work); venv and pip
 work. With --fips (after OPENSSL_CONF and OPENSSL_MODULES are set as the README says): MD5 is
 refused, SHA-256 works. Prints one line per check; exits 1 if any failed.
@@ -18,10 +20,6 @@ import sys
 import sysconfig
 import tempfile
 
-MODULES = [
-    "ssl", "_ssl", "hashlib", "_hashlib", "sqlite3", "ctypes", "lzma", "bz2", "zlib", "decimal",
-    "readline", "uuid", "zoneinfo", "curses", "json", "socket",
-]
 # Where the build found its inputs, and its prefix (a whole path component: the tree may well
 # be unpacked under some other .../install): none may reach a tool that builds extension modules.
 BUILD_PATHS = re.compile(
@@ -43,18 +41,33 @@ def check(description: str, ok: bool, detail: object = "") -> None:
     failures += not ok
 
 
-def check_modules() -> None:
+def read_modules(path: str) -> dict:
+    """{kind: [module, ...]} from the list's `<module> <kind>` lines."""
+    by_kind: dict = {}
+    with open(path) as listing:
+        for line in listing:
+            fields = line.split()
+            if len(fields) == 2 and not fields[0].startswith("#"):
+                by_kind.setdefault(fields[1], []).append(fields[0])
+    return by_kind
+
+
+def check_modules(modules: dict) -> None:
+    builtin, required = modules.get("builtin", []), modules.get("required", [])
+    check("the list names the modules to check", bool(builtin and required), modules)
     broken = []
-    for name in MODULES:
+    # The extension modules themselves: `decimal` would fall back to `_pydecimal` without them.
+    for name in builtin + required:
         try:
             importlib.import_module(name)
         except Exception as error:  # any failure to import is a finding, not a crash
             broken.append(f"{name}: {error}")
-    check("the stdlib modules that need bundled libraries import", not broken, "; ".join(broken))
+    check(f"the {len(builtin + required)} required extension modules import", not broken,
+          "; ".join(broken))
     # One libcrypto per process: the OpenSSL modules must be linked into libpython (3.11 builds
     # some others, such as _ctypes, as shared libraries).
-    not_built_in = [n for n in ("_ssl", "_hashlib") if n not in sys.builtin_module_names]
-    check("_ssl and _hashlib are linked into libpython", not not_built_in, not_built_in)
+    not_built_in = [name for name in builtin if name not in sys.builtin_module_names]
+    check(f"{', '.join(builtin)} are linked into libpython", not not_built_in, not_built_in)
 
 
 def check_openssl(expected: str) -> None:
@@ -104,9 +117,9 @@ def check_fips() -> None:
 
 
 def main() -> int:
-    expected_openssl, *flags = sys.argv[1:]
+    modules_path, expected_openssl, *flags = sys.argv[1:]
     print(f"Checking {sys.executable} ({sys.version.split()[0]}, prefix {sys.prefix})")
-    check_modules()
+    check_modules(read_modules(modules_path))
     check_openssl(expected_openssl)
     check_relocated()
     check_venv_and_pip()

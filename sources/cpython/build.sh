@@ -10,6 +10,8 @@
 #                          an extracted source tree that stands in for the pin (unpinned build)
 #   CPYTHON_FLAVOUR        noopt | pgo+lto | freethreaded+noopt | freethreaded+pgo+lto
 #   CPYTHON_READLINE       readline (GNU readline) or editline (libedit, 3.13+)
+#   CPYTHON_EXTENSION_MODULES  the modules it must build, and the test modules
+#                          (extension-modules.txt: see its header)
 #   OPENSSL_PREFIX         the `openssl` target's install tree (/in/openssl)
 #   DEPS_PREFIX            the static libraries, merged (/in/deps)
 #
@@ -32,18 +34,19 @@ readonly SRC=$WORK/cpython
 readonly STAGE=$WORK/stage
 readonly OUT=/out
 readonly JOBS=${JOBS:-1}
-readonly HERE=$(dirname "$0")
+HERE=$(dirname "$0")
+readonly HERE
 readonly FLAVOUR=${CPYTHON_FLAVOUR:?CPYTHON_FLAVOUR must be set}
 readonly READLINE=${CPYTHON_READLINE:-readline}
 : "${OPENSSL_PREFIX:?OPENSSL_PREFIX must name the OpenSSL install tree}"
 : "${DEPS_PREFIX:?DEPS_PREFIX must name the merged static libraries}"
-# Modules every build must have (the runtime tests import them too); _ssl and _hashlib must be
-# linked into libpython (one libcrypto per process), the others are in lib-dynload in 3.11.
-readonly BUILT_IN_MODULES=(_ssl _hashlib)
-readonly REQUIRED_MODULES=(
-    _ssl _hashlib _sqlite3 _ctypes _lzma _bz2 zlib _decimal readline _uuid _zoneinfo
-    _curses _json _pickle _socket select _struct
-)
+# The extension modules every build must have, and the test modules (see the file's header).
+readonly MODULES_FILE=${CPYTHON_EXTENSION_MODULES:?CPYTHON_EXTENSION_MODULES must name the extension-modules list}
+modules_of() { awk -v kind="$1" '!/^#/ && NF && $2 == kind { print $1 }' "$MODULES_FILE"; }
+mapfile -t BUILT_IN_MODULES < <(modules_of builtin)
+mapfile -t REQUIRED_MODULES < <(modules_of builtin; modules_of required)
+mapfile -t TEST_MODULE_PATTERNS < <(modules_of test)
+readonly BUILT_IN_MODULES REQUIRED_MODULES TEST_MODULE_PATTERNS
 
 # A fixed build date: it is compiled into sys.version (__DATE__, __TIME__), and with it set the
 # installed .pyc files are checked against their source's hash rather than its mtime, which the
@@ -52,6 +55,13 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-946684800}
 
 log() { echo "==> [${SECONDS}s] $*"; }
 die() { echo "error: $*" >&2; exit 1; }
+
+# The interpreter of an install tree: bin/python3.13, or bin/python3.13t (freethreaded).
+interpreter_in() {
+    local found=("$1"/bin/python3.*[0-9t])
+    [ -x "${found[0]}" ] || die "no interpreter in $1/bin"
+    echo "${found[0]}"
+}
 
 unpack() {
     mkdir -p "$SRC"
@@ -116,6 +126,7 @@ build() {
     # Only for CPython's own binaries, not recorded for extension modules: find libpython next
     # to the executable; hide the static libraries' symbols; hardening. `\$$` survives make
     # and the shell as a literal $ORIGIN.
+    # shellcheck disable=SC2016  # $ORIGIN is for the dynamic linker, not the shell
     export LDFLAGS_NODIST='-Wl,-rpath,\$$ORIGIN/../lib -Wl,--exclude-libs,ALL -Wl,-z,relro,-z,now -Wl,-z,noexecstack'
     export CFLAGS_NODIST="-fstack-protector-strong"
     # Every stdlib extension module that configure enables is linked into libpython.
@@ -155,8 +166,11 @@ check_modules_configured() {
 # Makefile is regenerated from it. (3.11 builds modules that Setup.stdlib leaves commented out,
 # such as _ctypes and _curses, with setup.py, as shared libraries.)
 make_test_modules_shared() {
-    local setup=Modules/Setup.stdlib
-    awk '/^(_test[A-Za-z0-9_]*|_xxtestfuzz|xx[A-Za-z0-9_]*)[ \t]/ { tests = tests $0 "\n"; next }
+    local setup=Modules/Setup.stdlib names
+    # The patterns as one regular expression over module names: _test* -> _test[A-Za-z0-9_]*.
+    names=$(printf '%s\n' "${TEST_MODULE_PATTERNS[@]}" | sed 's/\*/[A-Za-z0-9_]*/g' | paste -sd'|')
+    awk -v test_line="^($names)[ \t]" '
+         $0 ~ test_line { tests = tests $0 "\n"; next }
          { print }
          END { printf "\n*shared*\n%s", tests }' "$setup" >"$setup.new"
     mv "$setup.new" "$setup"
@@ -190,7 +204,7 @@ publish() {
     # byte-code written on import would record the build's wall-clock time as the source's
     # mtime, and the archives would differ from build to build.
     local python
-    python=$(ls "$OUT"/install/bin/python3.*[0-9t] | head -n1)
+    python=$(interpreter_in "$OUT/install")
     "$python" -m py_compile "$OUT"/install/lib/python3.*/_sysconfigdata_*.py
 }
 
@@ -198,7 +212,7 @@ publish() {
 smoke_test() {
     local moved=$WORK/moved python
     cp -a "$OUT/install" "$moved"
-    python=$(ls "$moved"/bin/python3.*[0-9t] | head -n1)
+    python=$(interpreter_in "$moved")
     log "smoke test: $python"
     "$python" - "${BUILT_IN_MODULES[*]}" "${REQUIRED_MODULES[@]}" <<'EOF'
 import importlib, os, ssl, sys, sysconfig
@@ -215,7 +229,7 @@ EOF
 
 write_build_info() {
     local python args
-    python=$(ls "$OUT"/install/bin/python3.*[0-9t] | head -n1)
+    python=$(interpreter_in "$OUT/install")
     mapfile -t args < <(configure_args)
     # -B: running it must not write byte-code into the install tree.
     "$python" -B "$HERE/describe.py" "$VERSION" "$FLAVOUR" "${args[@]}" >"$OUT/build-info.json"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the library build scripts (sourced, not run). A script runs in the toolchain
 # container as `bash -euo pipefail /in/<library>.sh` with:
 #   SOURCE_ARCHIVE             the pinned release tarball (under /in/sources)
@@ -57,7 +58,7 @@ unpack_source() {
         log "applying $(basename "$patch")"
         patch -d "$SRC" -p1 --forward --quiet <"$patch"
     done
-    cd "$SRC"
+    cd "$SRC" || die "cannot enter $SRC"
 }
 
 # Fails unless each library the script builds against (a pkg-config module) is mounted.

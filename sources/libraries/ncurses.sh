@@ -25,7 +25,7 @@ make -j"$JOBS"
 make install DESTDIR="$STAGE"
 
 (
-    cd "$STAGED_PREFIX/include"
+    cd "$STAGED_PREFIX/include" || exit 1
     for header in ncursesw/*.h; do
         ln -s "$header" .
     done

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/common.sh"
 
 unpack_source
-cd lib
+cd lib || die "no lib directory in the zstd release"
 log "make libzstd.a-mt"
 make -j"$JOBS" libzstd.a-mt V=1
 make install-static install-includes install-pc MT=1 PREFIX="$DEPS_PREFIX" DESTDIR="$STAGE"

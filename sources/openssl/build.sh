@@ -10,8 +10,9 @@
 #   FIPS_PROVIDER_ARCHIVE  optional: another release (a CMVP-validated one) whose
 #                          fips.so is shipped instead of OPENSSL_ARCHIVE's own. It is
 #                          built unpatched; only its provider is installed.
-#   PATCHES_DIR            optional: *.patch applied to OPENSSL_ARCHIVE's tree with
-#                          `patch -p1`, in sorted order.
+#   OPENSSL_ARCHIVE_PATCHES_DIR  optional: *.patch applied to OPENSSL_ARCHIVE's tree
+#                          with `patch -p1`, in sorted order (the patches of its pin).
+#   FIPS_PROVIDER_ARCHIVE_PATCHES_DIR  must be unset: the provider is never patched.
 #   OPENSSL_TARGET         Configure target, e.g. linux-x86_64 (default) or linux-aarch64.
 #   CROSS_COMPILE          optional tool prefix, e.g. aarch64-linux-gnu-.
 #   OPENSSL_EMULATOR       optional: runs the target's programs for the smoke test of a
@@ -50,7 +51,7 @@ readonly OUT=/out
 readonly JOBS=${JOBS:-1}
 readonly OPENSSL_TARGET=${OPENSSL_TARGET:-linux-x86_64}
 readonly CROSS_COMPILE=${CROSS_COMPILE:-}
-readonly PATCHES_DIR=${PATCHES_DIR:-}
+readonly PATCHES_DIR=${OPENSSL_ARCHIVE_PATCHES_DIR:-}
 readonly FIPS_PROVIDER_ARCHIVE=${FIPS_PROVIDER_ARCHIVE:-}
 readonly FIPS_CNF=${OPENSSL_FIPS_CNF:-$(dirname "$0")/openssl-fips.cnf}
 : "${OPENSSL_ARCHIVE:?OPENSSL_ARCHIVE must name the OpenSSL release tarball (under /in)}"
@@ -98,7 +99,7 @@ release_version() {
 apply_patches() {
     local src=$1 patches=() p
     [ -n "$PATCHES_DIR" ] || return 0
-    [ -d "$PATCHES_DIR" ] || die "PATCHES_DIR is not a directory: $PATCHES_DIR"
+    [ -d "$PATCHES_DIR" ] || die "OPENSSL_ARCHIVE_PATCHES_DIR is not a directory: $PATCHES_DIR"
     mapfile -t patches < <(find "$PATCHES_DIR" -maxdepth 1 -type f -name '*.patch' | LC_ALL=C sort)
     for p in "${patches[@]}"; do
         log "applying patch $(basename "$p")"
@@ -116,7 +117,7 @@ warn_if_patches_touch_fips_sources() {
     touched=$(find "$PATCHES_DIR" -maxdepth 1 -type f -name '*.patch' -exec sed -n 's|^+++ [^/]*/\([^[:space:]]*\).*|\1|p' {} + |
         LC_ALL=C sort -u | grep -Fxf "$src/providers/fips.module.sources" || true)
     [ -z "$touched" ] ||
-        echo "warning: PATCHES_DIR changes FIPS module sources: $(echo "$touched" | paste -sd" ")" >&2
+        echo "warning: OPENSSL_ARCHIVE_PATCHES_DIR changes FIPS module sources: $(echo "$touched" | paste -sd" ")" >&2
 }
 
 # The visibility fix. With -fvisibility=hidden, fips_entry.c's OSSL_provider_init
@@ -324,6 +325,8 @@ report() {
 main() {
     local src provider_src="" libs_stage=$WORK/stage-libs provider_stage fips_version
     [ -f "$FIPS_CNF" ] || die "openssl-fips.cnf not found at $FIPS_CNF (set OPENSSL_FIPS_CNF)"
+    [ -z "${FIPS_PROVIDER_ARCHIVE_PATCHES_DIR:-}" ] ||
+        die "the FIPS provider's pin has patches: a validated provider is built from unmodified sources (remove them from its source_archive)"
     mkdir -p "$WORK" "$OUT"
     write_visibility_makefile
 

@@ -83,11 +83,25 @@ class BuildGridServer:
         )
         subprocess.run(
             [
-                "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port),
-                "--dir", str(self.state_dir / "redis"), "--appendonly", "yes",
-                "--appendfsync", "always", "--save", "", "--daemonize", "yes",
-                "--pidfile", str(self.state_dir / "redis.pid"),
-                "--logfile", str(self.state_dir / "redis.log"),
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.redis_port),
+                "--dir",
+                str(self.state_dir / "redis"),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.state_dir / "redis.pid"),
+                "--logfile",
+                str(self.state_dir / "redis.log"),
             ],
             check=True,
         )
@@ -95,7 +109,9 @@ class BuildGridServer:
         with log.open("ab") as log_file:
             server = subprocess.Popen(
                 [str(self.pex), "server", "start", str(config)],
-                stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         (self.state_dir / "buildgrid.pid").write_text(str(server.pid))
@@ -122,14 +138,18 @@ class BuildGridServer:
         library."""
         minted = subprocess.run(
             [
-                str(self.pex), "-c",
+                str(self.pex),
+                "-c",
                 "import jwt, sys, time; print(jwt.encode("
                 "{'sub': 'cpython-fips', 'exp': int(time.time()) + int(sys.argv[2])}, "
                 "open(sys.argv[1]).read(), algorithm='HS256'))",
-                str(self.state_dir / "jwt.secret"), str(TOKEN_LIFETIME_SECONDS),
+                str(self.state_dir / "jwt.secret"),
+                str(TOKEN_LIFETIME_SECONDS),
             ],
             env={**os.environ, "PEX_INTERPRETER": "1"},
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return minted.stdout.strip()
 

@@ -27,12 +27,18 @@ def check_schema(schema: str, files: List[Path]) -> subprocess.CompletedProcess:
 
 
 def zizmor(path: Path) -> subprocess.CompletedProcess:
-    return run(ZIZMOR, "--offline", "--no-progress", "--config", str(GITHUB / "zizmor.yml"), str(path))
+    return run(
+        ZIZMOR, "--offline", "--no-progress", "--config", str(GITHUB / "zizmor.yml"), str(path)
+    )
 
 
 def test_the_workflows_are_there() -> None:
     assert [path.name for path in WORKFLOWS] == [
-        "build.yml", "linux.yml", "macos.yml", "refresh-locks.yml", "release.yml"
+        "build.yml",
+        "linux.yml",
+        "macos.yml",
+        "refresh-locks.yml",
+        "release.yml",
     ]
     assert [path.parent.name for path in ACTIONS] == ["setup-pants"]
 

@@ -6,14 +6,17 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact
 from pants.engine.addresses import Address
 from pants.engine.fs import AddPrefix, Digest, MergeDigests, RemovePrefix
-from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import HydratedSources, HydrateSourcesRequest, SourcesField
 from pants.util.frozendict import FrozenDict
 
-from cpython_fips.components.target_types import ComponentToolchainField, SourceArchiveReferenceField
+from cpython_fips.components.target_types import (
+    ComponentToolchainField,
+    SourceArchiveReferenceField,
+)
 from cpython_fips.references import referenced_target
 from cpython_fips.toolchain.step import ContainerStep, ContainerStepResult
 from cpython_fips.upstream.fetch import FetchedSourceArchive
@@ -36,7 +39,8 @@ class ComponentBuildRequest:
     address: Address
     toolchain: ComponentToolchainField
     script: SourcesField
-    files: SourcesField
+    # Mounted beside the script.
+    files: Tuple[SourcesField, ...]
     archives: Tuple[Tuple[str, SourceArchiveReferenceField], ...]
     env: FrozenDict[str, str]
     timeout: Optional[int]
@@ -71,9 +75,9 @@ async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
         Get(HydratedSources, HydrateSourcesRequest(target[SourceArchivePatchesField]))
         for target in pin_targets
     )
-    script, files = await MultiGet(
-        Get(HydratedSources, HydrateSourcesRequest(request.script)),
-        Get(HydratedSources, HydrateSourcesRequest(request.files)),
+    script, *files = await MultiGet(
+        Get(HydratedSources, HydrateSourcesRequest(field))
+        for field in (request.script, *request.files)
     )
 
     env = dict(request.env)
@@ -84,12 +88,16 @@ async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
         if pin_patches.snapshot.files:
             patches_dir = f"{PATCHES_DIR}/{pin.name}"
             env[f"{variable}_PATCHES_DIR"] = f"/in/{patches_dir}"
-            flat = await Get(Digest, RemovePrefix(pin_patches.snapshot.digest, pin.address.spec_path))
+            flat = await Get(
+                Digest, RemovePrefix(pin_patches.snapshot.digest, pin.address.spec_path)
+            )
             layout.append(await Get(Digest, AddPrefix(flat, patches_dir)))
     layout.extend(
         await MultiGet(Get(Digest, AddPrefix(tree, name)) for name, tree in request.input_trees)
     )
-    own_files = await Get(Digest, MergeDigests([script.snapshot.digest, files.snapshot.digest]))
+    own_files = await Get(
+        Digest, MergeDigests([script.snapshot.digest, *(f.snapshot.digest for f in files)])
+    )
     layout.append(await Get(Digest, RemovePrefix(own_files, request.address.spec_path)))
     [script_path] = script.snapshot.files
 

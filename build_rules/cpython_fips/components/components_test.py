@@ -4,6 +4,7 @@ anything is built (no container runs in these tests)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pants.backend.python import register as python_backend
@@ -14,7 +15,7 @@ from pants.testutil.rule_runner import QueryRule, RuleRunner
 
 from cpython_fips.components import register as components
 from cpython_fips.components.build import ComponentBuild
-from cpython_fips.components.cpython import CPythonFieldSet
+from cpython_fips.components.cpython import CPythonBuild, CPythonFieldSet
 from cpython_fips.components.libraries import StaticLibraryFieldSet
 from cpython_fips.toolchain import register as toolchain
 from cpython_fips.upstream import register as upstream
@@ -48,7 +49,7 @@ def rule_runner() -> RuleRunner:
             *upstream.rules(),
             *core_backend.rules(),
             *python_backend.rules(),
-            QueryRule(ComponentBuild, [CPythonFieldSet]),
+            QueryRule(CPythonBuild, [CPythonFieldSet]),
             QueryRule(ComponentBuild, [StaticLibraryFieldSet]),
         ],
         target_types=[
@@ -62,10 +63,11 @@ def rule_runner() -> RuleRunner:
     return rule_runner
 
 
-def build_error(rule_runner: RuleRunner, field_set_type: type, name: str) -> str:
+def build_error(rule_runner: RuleRunner, field_set_type: Any, name: str) -> str:
     target = rule_runner.get_target(Address("", target_name=name))
+    result_type = CPythonBuild if field_set_type is CPythonFieldSet else ComponentBuild
     with pytest.raises(ExecutionError) as error:
-        rule_runner.request(ComponentBuild, [field_set_type.create(target)])
+        rule_runner.request(result_type, [field_set_type.create(target)])
     return str(error.value)
 
 
@@ -76,12 +78,18 @@ def test_freethreaded_needs_313(rule_runner: RuleRunner) -> None:
 
 def test_openssl_field_must_name_an_openssl_target(rule_runner: RuleRunner) -> None:
     message = build_error(rule_runner, CPythonFieldSet, "py313-bad-openssl")
-    assert "//:zlib, named by the `openssl` field of //:py313-bad-openssl, is of the target type `static_library`, not `openssl`" in message
+    assert (
+        "//:zlib, named by the `openssl` field of //:py313-bad-openssl, is of the target type "
+        "`static_library`, not `openssl`" in message
+    )
 
 
 def test_libraries_must_be_static_libraries(rule_runner: RuleRunner) -> None:
     message = build_error(rule_runner, StaticLibraryFieldSet, "zlib")
-    assert "//:cpython-3.13, named by the `libraries` field of //:zlib, is of the target type `source_archive`, not `static_library`" in message
+    assert (
+        "//:cpython-3.13, named by the `libraries` field of //:zlib, is of the target type "
+        "`source_archive`, not `static_library`" in message
+    )
 
 
 def test_missing_local_source_tree(rule_runner: RuleRunner, tmp_path: Path) -> None:

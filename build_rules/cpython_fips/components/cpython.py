@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import List, Sequence, Tuple
 
 from pants.base.build_environment import get_buildroot
 from pants.core.goals.package import BuiltPackage, PackageFieldSet
 from pants.core.util_rules.system_binaries import CpBinary
-from pants.engine.fs import Digest, RemovePrefix, Snapshot
-from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.addresses import Address
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    FileContent,
+    MergeDigests,
+    RemovePrefix,
+    Snapshot,
+)
+from pants.engine.process import Process, ProcessCacheScope
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import HydratedSources, HydrateSourcesRequest, Target
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
@@ -36,21 +47,57 @@ from cpython_fips.components.target_types import (
     ComponentScriptField,
     ComponentTimeoutField,
     ComponentToolchainField,
+    CPythonExtensionModulesField,
     CPythonFlavourField,
     CPythonOpenSSLField,
     CPythonSourceField,
+    OpenSSLFipsProviderSourceField,
+    OpenSSLSourceField,
+    SourceArchiveReferenceField,
+    StaticLibrarySourceField,
 )
-from cpython_fips.references import referenced_target
+from cpython_fips.matrix import flavour_error
+from cpython_fips.processes import run_or_raise
+from cpython_fips.references import referenced_target, referenced_targets
+from cpython_fips.upstream.fetch import FetchedSourceArchive
 from cpython_fips.upstream.pins import SourceArchivePin
 
 # Where the build finds OpenSSL's install tree, and a local source tree when one replaces the pin.
 OPENSSL_DIR = "openssl"
 SOURCE_TREE_DIR = "cpython-source"
-FIRST_FREETHREADED_VERSION = (3, 13)
+# The name of the extension-modules list as the release steps see it.
+EXTENSION_MODULES_FILE = "extension-modules.txt"
 
 
 class CPythonBuildError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class BundledComponents:
+    """The source archives of what an interpreter bundles (for their licences), and how
+    PYTHON.json describes them."""
+
+    archives: Digest
+    manifest: Tuple[FrozenDict[str, str], ...]
+
+
+@dataclass(frozen=True)
+class CPythonBuild:
+    """An interpreter and everything its distribution is made from."""
+
+    component: ComponentBuild
+    # The trees libpython was linked with.
+    openssl_tree: Digest
+    libraries_tree: Digest
+    bundled: BundledComponents
+    # The toolchain that built it, and the GNU triple of a cross build ("" for a native one).
+    toolchain: Address
+    host_triple: str
+    # The version of the OpenSSL pin, which `ssl.OPENSSL_VERSION` must name.
+    openssl_version: str
+    # The `extension_modules` list, as EXTENSION_MODULES_FILE.
+    extension_modules: Digest
 
 
 @dataclass(frozen=True)
@@ -66,6 +113,7 @@ class CPythonFieldSet(PackageFieldSet):
     flavour: CPythonFlavourField
     openssl: CPythonOpenSSLField
     libraries: ComponentLibrariesField
+    extension_modules: CPythonExtensionModulesField
 
 
 @dataclass(frozen=True)
@@ -85,8 +133,7 @@ async def read_local_source_tree(request: LocalSourceTreeRequest, cp: CpBinary) 
     option = f"[cpython-build].local_source_trees[{request.minor_version!r}]"
     # Outside the build root, so Pants cannot watch it: copied in every run (a fast local copy),
     # and the content digest of the copy is what the build's cache key sees.
-    result = await Get(
-        FallibleProcessResult,
+    result = await run_or_raise(
         Process(
             argv=(cp.path, "-R", "--", path, "tree"),
             description=f"Read the CPython {request.minor_version} source tree {path}",
@@ -94,12 +141,9 @@ async def read_local_source_tree(request: LocalSourceTreeRequest, cp: CpBinary) 
             cache_scope=ProcessCacheScope.PER_SESSION,
             level=LogLevel.DEBUG,
         ),
+        CPythonBuildError,
+        f"Cannot read the source tree {path} named by {option}",
     )
-    if result.exit_code != 0:
-        raise CPythonBuildError(
-            f"Cannot read the source tree {path} named by {option}: "
-            f"{result.stderr.decode(errors='replace').strip()}"
-        )
     snapshot = await Get(Snapshot, RemovePrefix(result.output_digest, "tree"))
     if "configure" not in snapshot.files or "Include/patchlevel.h" not in snapshot.files:
         raise CPythonBuildError(
@@ -109,22 +153,55 @@ async def read_local_source_tree(request: LocalSourceTreeRequest, cp: CpBinary) 
     return LocalSourceTree(snapshot.digest)
 
 
+async def bundled_components(openssl: Target, libraries: Sequence[Target]) -> BundledComponents:
+    """What an interpreter bundles: OpenSSL (and its FIPS provider's release) and the libraries."""
+    pin_fields: List[SourceArchiveReferenceField] = [openssl[OpenSSLSourceField]]
+    if openssl[OpenSSLFipsProviderSourceField].value:
+        pin_fields.append(openssl[OpenSSLFipsProviderSourceField])
+    pin_fields += [library[StaticLibrarySourceField] for library in libraries]
+    pin_targets = [await referenced_target(field) for field in pin_fields]
+    by_name = {pin.name: pin for pin in map(SourceArchivePin.from_target, pin_targets)}
+    pins = [by_name[name] for name in sorted(by_name)]
+    fetched = await MultiGet(Get(FetchedSourceArchive, SourceArchivePin, pin) for pin in pins)
+    manifest = tuple(
+        FrozenDict(
+            {
+                "name": pin.name,
+                "version": pin.version,
+                "license": pin.license,
+                "archive": pin.filename,
+                "sha256": pin.sha256,
+            }
+        )
+        for pin in pins
+    )
+    archives = await Get(Digest, MergeDigests(archive.digest for archive in fetched))
+    return BundledComponents(archives, manifest)
+
+
+async def extension_modules_file(field: CPythonExtensionModulesField) -> Digest:
+    """The target's extension-modules list, named EXTENSION_MODULES_FILE."""
+    hydrated = await Get(HydratedSources, HydrateSourcesRequest(field))
+    [listing] = await Get(DigestContents, Digest, hydrated.snapshot.digest)
+    return await Get(Digest, CreateDigest([FileContent(EXTENSION_MODULES_FILE, listing.content)]))
+
+
 @rule(desc="Build CPython")
-async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions) -> ComponentBuild:
+async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions) -> CPythonBuild:
     address = field_set.address
     pin_target = await referenced_target(field_set.source)
     openssl_target = await referenced_target(field_set.openssl)
     pin = SourceArchivePin.from_target(pin_target)
     minor_version = ".".join(pin.version.split(".")[:2])
     flavour = field_set.flavour.value
-    version_tuple = tuple(int(part) for part in minor_version.split("."))
-    if "freethreaded" in flavour and version_tuple < FIRST_FREETHREADED_VERSION:
-        raise CPythonBuildError(
-            f"{address}: the flavour {flavour!r} needs CPython 3.13 or later, not {minor_version}."
-        )
+    error = flavour_error(minor_version, flavour)
+    if error:
+        raise CPythonBuildError(f"{address}: {error}.")
 
+    modules_path = field_set.extension_modules.file_path[len(address.spec_path) :].lstrip("/")
     env = {
         "CPYTHON_FLAVOUR": flavour,
+        "CPYTHON_EXTENSION_MODULES": f"/in/{modules_path}",
         "OPENSSL_PREFIX": f"/in/{OPENSSL_DIR}",
         "DEPS_PREFIX": DEPS_PREFIX,
         **(field_set.env.value or {}),
@@ -142,31 +219,47 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
         archives = (("CPYTHON_ARCHIVE", field_set.source),)
         env["CPYTHON_ARCHIVE_SHA256"] = pin.sha256
 
+    bundled = await bundled_components(
+        openssl_target, await referenced_targets(field_set.libraries)
+    )
+    modules = await extension_modules_file(field_set.extension_modules)
     openssl, libraries = await MultiGet(
         Get(ComponentBuild, OpenSSLFieldSet, OpenSSLFieldSet.create(openssl_target)),
         Get(StaticLibraries, StaticLibrariesRequest(field_set.libraries)),
     )
     input_trees += [(OPENSSL_DIR, openssl.install_tree), (DEPS_DIR, libraries.merged_tree)]
 
-    return await Get(
+    build = await Get(
         ComponentBuild,
         ComponentBuildRequest(
             address=address,
             toolchain=field_set.toolchain,
             script=field_set.script,
-            files=field_set.files,
+            files=(field_set.files, field_set.extension_modules),
             archives=archives,
             env=FrozenDict(env),
             timeout=field_set.timeout.value,
             input_trees=tuple(input_trees),
         ),
     )
+    toolchain = await referenced_target(field_set.toolchain)
+    openssl_pin = await referenced_target(openssl_target[OpenSSLSourceField])
+    return CPythonBuild(
+        component=build,
+        openssl_tree=openssl.install_tree,
+        libraries_tree=libraries.merged_tree,
+        bundled=bundled,
+        toolchain=toolchain.address,
+        host_triple=env.get("HOST_TRIPLE", ""),
+        openssl_version=SourceArchivePin.from_target(openssl_pin).version,
+        extension_modules=modules,
+    )
 
 
 @rule(desc="Package CPython's install tree")
 async def package_cpython(field_set: CPythonFieldSet) -> BuiltPackage:
-    build = await Get(ComponentBuild, CPythonFieldSet, field_set)
-    return await package_install_tree(build, "cpython")
+    build = await Get(CPythonBuild, CPythonFieldSet, field_set)
+    return await package_install_tree(build.component, "cpython")
 
 
 def rules():

@@ -82,7 +82,7 @@ async def build_static_library(field_set: StaticLibraryFieldSet) -> ComponentBui
             address=field_set.address,
             toolchain=field_set.toolchain,
             script=field_set.script,
-            files=field_set.files,
+            files=(field_set.files,),
             archives=(("SOURCE_ARCHIVE", field_set.source),),
             env=FrozenDict({"DEPS_PREFIX": DEPS_PREFIX, **(field_set.env.value or {})}),
             timeout=field_set.timeout.value,

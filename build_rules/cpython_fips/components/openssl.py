@@ -48,7 +48,7 @@ class OpenSSLFieldSet(PackageFieldSet):
             address=self.address,
             toolchain=self.toolchain,
             script=self.script,
-            files=self.files,
+            files=(self.files,),
             archives=tuple(archives),
             env=FrozenDict(
                 {"OPENSSL_TARGET": self.configure_target.value, **(self.env.value or {})}

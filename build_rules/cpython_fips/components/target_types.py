@@ -21,12 +21,10 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
+from cpython_fips.matrix import FLAVOURS
 from cpython_fips.references import TargetReferenceField
 from cpython_fips.toolchain.target_types import ToolchainPackagesField
 from cpython_fips.upstream.target_types import SourceArchiveSha256Field
-
-# The interpreter builds offered; freethreaded ones need CPython 3.13 or later.
-FLAVOURS = ("noopt", "pgo+lto", "freethreaded+noopt", "freethreaded+pgo+lto")
 
 
 class ComponentToolchainField(TargetReferenceField):
@@ -75,7 +73,7 @@ class SourceArchiveReferenceField(TargetReferenceField):
 class ComponentSourceField(SourceArchiveReferenceField):
     alias = "source"
     required = True
-    help = "The `source_archive` the component is built from."
+    help = help_text("The `source_archive` the component is built from.")
 
 
 class ComponentLibrariesField(TargetReferenceField):
@@ -109,6 +107,7 @@ class OpenSSLFipsProviderSourceField(SourceArchiveReferenceField):
 class OpenSSLConfigureTargetField(StringField):
     alias = "configure_target"
     default = "linux-x86_64"
+    value: str
     help = "OpenSSL's `Configure` target, e.g. `linux-x86_64` or `linux-aarch64`."
 
 
@@ -161,8 +160,8 @@ class StaticLibraryTarget(Target):
 class CPythonSourceField(ComponentSourceField):
     help = help_text(
         """
-        The `source_archive` of the CPython release. `[cpython-build].local_source_trees` can replace
-        it with an extracted source tree, per minor version.
+        The `source_archive` of the CPython release. `[cpython-build].local_source_trees` can
+        replace it with an extracted source tree, per minor version.
         """
     )
 
@@ -183,12 +182,28 @@ class CPythonOpenSSLField(TargetReferenceField):
 class CPythonFlavourField(StringField):
     alias = "flavour"
     required = True
-    valid_choices = FLAVOURS
+    value: str
+    valid_choices = tuple(flavour.name for flavour in FLAVOURS)
     help = help_text(
         """
         How the interpreter is optimised: `noopt` (plain -O2 with assertions off, for
         development), `pgo+lto` (profile-guided, link-time optimised: the release build),
         `freethreaded+pgo+lto` (3.13+, no GIL) and `freethreaded+noopt` (its development build).
+        """
+    )
+
+
+class CPythonExtensionModulesField(SingleSourceField):
+    alias = "extension_modules"
+    required = False
+    default = "extension-modules.txt"
+    uses_source_roots = False
+    help = help_text(
+        """
+        The list of the extension modules the interpreter must have (built in, or in
+        lib-dynload) and of the test modules (see the file's header). The build script checks
+        that configure enables them, and the packaging of a `cpython_distribution` checks its
+        archives against the same list. Mounted beside the script.
         """
     )
 
@@ -201,6 +216,7 @@ class CPythonTarget(Target):
         CPythonFlavourField,
         CPythonOpenSSLField,
         ComponentLibrariesField,
+        CPythonExtensionModulesField,
     )
     help = help_text(
         """

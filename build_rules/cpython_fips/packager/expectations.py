@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
 # Shared libraries a Linux distribution's binaries may need: glibc's own (as in
 # python-build-standalone's allow-list), and the distribution's libpython.
 ALLOWED_NEEDED_LINUX = frozenset(
@@ -19,21 +22,30 @@ ALLOWED_NEEDED_LINUX = frozenset(
 )
 ALLOWED_NEEDED_PREFIXES = ("libpython3.",)
 
-# Extension modules linked into libpython in every distribution: OpenSSL's users, so that there
-# is one libcrypto per process.
-EXPECTED_BUILTIN_MODULES = ("_hashlib", "_ssl")
-# Extension modules every distribution has, built in or in lib-dynload: the ones that need a
-# bundled library, and a few core ones as a sanity check.
-EXPECTED_MODULES = (
-    "_bz2", "_ctypes", "_curses", "_decimal", "_hashlib", "_json", "_lzma", "_pickle", "_socket",
-    "_sqlite3", "_ssl", "_struct", "_uuid", "_zoneinfo", "readline", "select", "zlib",
-)
-
 # Symbol name prefixes of OpenSSL's API: python and libpython must not export any of them, or
 # an extension module with its own OpenSSL could bind to ours (or ours to its).
 OPENSSL_SYMBOL_PREFIXES = (
-    "SSL_", "SSL3_", "TLS_", "DTLS_", "EVP_", "OPENSSL_", "OSSL_", "ossl_", "CRYPTO_", "X509_",
-    "BIO_", "BN_", "RSA_", "EC_", "ERR_", "PEM_", "ASN1_", "HMAC_", "RAND_", "i2d_", "d2i_",
+    "SSL_",
+    "SSL3_",
+    "TLS_",
+    "DTLS_",
+    "EVP_",
+    "OPENSSL_",
+    "OSSL_",
+    "ossl_",
+    "CRYPTO_",
+    "X509_",
+    "BIO_",
+    "BN_",
+    "RSA_",
+    "EC_",
+    "ERR_",
+    "PEM_",
+    "ASN1_",
+    "HMAC_",
+    "RAND_",
+    "i2d_",
+    "d2i_",
 )
 # The FIPS provider is OpenSSL: it exports OSSL_provider_init by design.
 FIPS_MODULE = "share/ssl/ossl-modules/fips.so"
@@ -44,13 +56,44 @@ FIPS_MODULE_MAC_KEY = "f4556650ac31d35461610bac4ed81b1a181b2d8a43ea2854cbae22ca7
 # File names that hold a component's licence, at the top of its source archive.
 LICENSE_FILE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "COPYRIGHT", "NOTICE")
 
-# Left out of the install_only archives: test packages are listed in PYTHON.json, and these
-# name patterns (relative to the install tree) cover the test extension modules and the
-# static libpython.
-INSTALL_ONLY_EXCLUDED_GLOBS = (
-    "lib/python3.*/lib-dynload/_test*",
-    "lib/python3.*/lib-dynload/_ctypes_test*",
-    "lib/python3.*/lib-dynload/_xxtestfuzz*",
-    "lib/python3.*/lib-dynload/xx*",
-    "lib/python3.*/config-*/libpython*.a",
-)
+# Left out of the install_only archives, besides the test packages (listed in PYTHON.json) and
+# the test extension modules (ModuleExpectations.test_patterns): the static libpython.
+INSTALL_ONLY_EXCLUDED_GLOBS = ("lib/python3.*/config-*/libpython*.a",)
+
+
+@dataclass(frozen=True)
+class ModuleExpectations:
+    """The extension modules a distribution must have, and its test modules: the `cpython`
+    target's `extension_modules` file (sources/cpython/extension-modules.txt; see its header),
+    which the build script and the runtime checks read too."""
+
+    # Linked into libpython.
+    builtin: Tuple[str, ...]
+    # Built in or in lib-dynload (the built-in ones included).
+    required: Tuple[str, ...]
+    # Shell globs naming test modules.
+    test_patterns: Tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "ModuleExpectations":
+        by_kind: Dict[str, List[str]] = {"builtin": [], "required": [], "test": []}
+        for number, line in enumerate(text.splitlines(), 1):
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
+                continue
+            if len(fields) != 2 or fields[1] not in by_kind:
+                raise ValueError(
+                    f"line {number}: {line.strip()!r}: expected `<module> <kind>`, the kind one "
+                    f"of {', '.join(by_kind)}"
+                )
+            by_kind[fields[1]].append(fields[0])
+        builtin = tuple(by_kind["builtin"])
+        return cls(builtin, builtin + tuple(by_kind["required"]), tuple(by_kind["test"]))
+
+    def install_only_excluded_globs(self) -> Tuple[str, ...]:
+        """Relative to the install tree: the test modules' shared libraries, and the static
+        libpython."""
+        return (
+            *(f"lib/python3.*/lib-dynload/{pattern}.*" for pattern in self.test_patterns),
+            *INSTALL_ONLY_EXCLUDED_GLOBS,
+        )

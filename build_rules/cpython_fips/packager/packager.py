@@ -34,7 +34,7 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import jsonschema
 import zstandard
@@ -129,9 +129,18 @@ def python_json(info: dict, triple: str, components: List[dict], static_libs: Li
                 "static_lib": f"install/{info['libpython_static']}",
             },
             "extensions": {
-                name: [{"in_core": True, "objs": [], "links": [], "init_fn": f"PyInit_{name}",
-                        "licenses": None, "license_paths": None, "license_public_domain": None,
-                        "variant": "default"}]
+                name: [
+                    {
+                        "in_core": True,
+                        "objs": [],
+                        "links": [],
+                        "init_fn": f"PyInit_{name}",
+                        "licenses": None,
+                        "license_paths": None,
+                        "license_public_domain": None,
+                        "variant": "default",
+                    }
+                ]
                 for name in info["builtin_modules"]
             },
             "inittab_object": None,
@@ -166,7 +175,9 @@ def glibc_version(name: str) -> Optional[Tuple[int, ...]]:
     return tuple(int(part) for part in match.group(1).split(".")) if match else None
 
 
-def check_elf(path: Path, relative: str, glibc_max: Tuple[int, ...], check_exports: bool) -> List[str]:
+def check_elf(
+    path: Path, relative: str, glibc_max: Tuple[int, ...], check_exports: bool
+) -> List[str]:
     problems = []
     with path.open("rb") as f:
         elf = ELFFile(f)
@@ -245,14 +256,14 @@ def check_fips_module(tree: Path) -> List[str]:
     return []
 
 
-def check_modules(info: dict) -> List[str]:
+def check_modules(info: dict, modules: expectations.ModuleExpectations) -> List[str]:
     problems = []
     builtin = set(info["builtin_modules"])
     present = builtin | set(info["shared_extension_modules"])
-    missing = sorted(set(expectations.EXPECTED_MODULES) - present)
+    missing = sorted(set(modules.required) - present)
     if missing:
         problems.append(f"extension modules missing: {', '.join(missing)}")
-    not_built_in = sorted(set(expectations.EXPECTED_BUILTIN_MODULES) - builtin)
+    not_built_in = sorted(set(modules.builtin) - builtin)
     if not_built_in:
         problems.append(f"not linked into libpython: {', '.join(not_built_in)}")
     return problems
@@ -275,23 +286,32 @@ def license_files(archive: Path) -> Iterator[Tuple[str, bytes]]:
     with tarfile.open(archive) as tar:
         for member in tar:
             parts = PurePosixPath(member.name).parts
-            if (member.isfile() and len(parts) == 2
-                    and parts[1].upper().startswith(expectations.LICENSE_FILE_PREFIXES)):
+            if (
+                member.isfile()
+                and len(parts) == 2
+                and parts[1].upper().startswith(expectations.LICENSE_FILE_PREFIXES)
+            ):
                 extracted = tar.extractfile(member)
                 if extracted is not None:
                     yield parts[1], extracted.read()
 
 
-def collect_licenses(install: Path, info: dict, components: List[dict], archives: Path) -> Dict[str, bytes]:
+def collect_licenses(
+    install: Path, info: dict, components: List[dict], archives: Path
+) -> Dict[str, bytes]:
     stdlib = install / info["python_paths"]["stdlib"]
     licenses = {"cpython/LICENSE.txt": (stdlib / "LICENSE.txt").read_bytes()}
     for component in components:
         found = dict(license_files(archives / component["archive"]))
         if not found:
-            raise ValidationFailed(f"no licence file in {component['archive']} ({component['name']})")
+            raise ValidationFailed(
+                f"no licence file in {component['archive']} ({component['name']})"
+            )
         for name, content in sorted(found.items()):
             licenses[f"{component['name']}/{name}"] = content
-        component["license_files"] = [f"licenses/{component['name']}/{name}" for name in sorted(found)]
+        component["license_files"] = [
+            f"licenses/{component['name']}/{name}" for name in sorted(found)
+        ]
     return licenses
 
 
@@ -318,7 +338,7 @@ def tree_entries(tree: Path, prefix: str, excluded: Iterable[str] = ()) -> List[
     ]
 
 
-def tar_info(entry: Entry) -> Tuple[tarfile.TarInfo, Optional[io.BufferedIOBase]]:
+def tar_info(entry: Entry) -> Tuple[tarfile.TarInfo, Optional[BinaryIO]]:
     info = tarfile.TarInfo(entry.name)
     info.mtime = ARCHIVE_MTIME
     info.uid = info.gid = 0
@@ -373,7 +393,12 @@ def unpack(archive: Path, destination: Path) -> None:
 # --- main ---------------------------------------------------------------------------------------
 
 
-def validate(args: argparse.Namespace, info: dict, document: dict) -> None:
+def validate(
+    args: argparse.Namespace,
+    info: dict,
+    document: dict,
+    modules: expectations.ModuleExpectations,
+) -> None:
     glibc_max = tuple(int(part) for part in args.glibc_max_version.split("."))
     problems: List[str] = []
     for name, tree in (("install", args.install), ("stripped", args.stripped)):
@@ -384,7 +409,7 @@ def validate(args: argparse.Namespace, info: dict, document: dict) -> None:
     fips = expectations.FIPS_MODULE
     if (args.install / fips).read_bytes() != (args.stripped / fips).read_bytes():
         problems.append(f"stripped: {fips} differs from the build's")
-    problems += check_modules(info)
+    problems += check_modules(info, modules)
     problems += check_schema(document, SCHEMA)
     if problems:
         raise ValidationFailed("\n".join(problems))
@@ -393,23 +418,33 @@ def validate(args: argparse.Namespace, info: dict, document: dict) -> None:
 def package_distribution(args: argparse.Namespace) -> None:
     info = json.loads(args.build_info.read_text())
     components = json.loads(args.components.read_text())
+    modules = expectations.ModuleExpectations.parse(args.extension_modules.read_text())
     names = ArchiveNames.of(info["python_version"], args.target_triple, info["flavour"], args.tag)
     # The static libraries libpython was linked with, by their path in the full archive.
     static_libs = {
         f"build/lib/{lib.name}": lib
-        for root in (args.deps, args.openssl) for lib in (root / "lib").glob("*.a")
+        for root in (args.deps, args.openssl)
+        for lib in (root / "lib").glob("*.a")
     }
     licenses = collect_licenses(args.install, info, components, args.archives)
     document = python_json(info, args.target_triple, components, sorted(static_libs))
     print(f"Validating {names.full[:-len('.tar.zst')]}")
-    validate(args, info, document)
+    validate(args, info, document, modules)
 
-    test_packages = [f"{info['python_paths']['stdlib']}/{package.replace('.', '/')}"
-                     for package in info["python_stdlib_test_packages"]]
-    excluded = [*expectations.INSTALL_ONLY_EXCLUDED_GLOBS,
-                *test_packages, *(f"{package}/*" for package in test_packages)]
+    test_packages = [
+        f"{info['python_paths']['stdlib']}/{package.replace('.', '/')}"
+        for package in info["python_stdlib_test_packages"]
+    ]
+    excluded = [
+        *modules.install_only_excluded_globs(),
+        *test_packages,
+        *(f"{package}/*" for package in test_packages),
+    ]
     full = [
-        Entry("python/PYTHON.json", content=(json.dumps(document, indent=2, sort_keys=True) + "\n").encode()),
+        Entry(
+            "python/PYTHON.json",
+            content=(json.dumps(document, indent=2, sort_keys=True) + "\n").encode(),
+        ),
         *tree_entries(args.install, "python/install"),
         *(Entry(f"python/{name}", path=path) for name, path in static_libs.items()),
         *(Entry(f"python/licenses/{name}", content=content) for name, content in licenses.items()),
@@ -419,9 +454,14 @@ def package_distribution(args: argparse.Namespace) -> None:
     scratch.mkdir(parents=True)
     write_tar_zst(full, scratch / names.full, args.zstd_level)
     write_tar_gz(tree_entries(args.install, "python", excluded), scratch / names.install_only)
-    write_tar_gz(tree_entries(args.stripped, "python", excluded), scratch / names.install_only_stripped)
-    for kind, name in (("full", names.full), ("install_only", names.install_only),
-                       ("install_only_stripped", names.install_only_stripped)):
+    write_tar_gz(
+        tree_entries(args.stripped, "python", excluded), scratch / names.install_only_stripped
+    )
+    for kind, name in (
+        ("full", names.full),
+        ("install_only", names.install_only),
+        ("install_only_stripped", names.install_only_stripped),
+    ):
         unpack(scratch / name, args.unpacked / kind)
         print(f"    {name}: {(scratch / name).stat().st_size} bytes")
     scratch.rename(args.out)
@@ -429,8 +469,18 @@ def package_distribution(args: argparse.Namespace) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("install", "stripped", "build-info", "deps", "openssl", "components", "archives",
-                 "out", "unpacked"):
+    for name in (
+        "install",
+        "stripped",
+        "build-info",
+        "deps",
+        "openssl",
+        "components",
+        "archives",
+        "extension-modules",
+        "out",
+        "unpacked",
+    ):
         parser.add_argument(f"--{name}", type=Path, required=True)
     parser.add_argument("--target-triple", required=True)
     parser.add_argument("--tag", required=True)

@@ -6,21 +6,27 @@ import hashlib
 import hmac
 from pathlib import Path
 
+import pytest
+
 from cpython_fips.packager import expectations
 from cpython_fips.packager.packager import (
+    SCHEMA,
     ArchiveNames,
     check_fips_module,
+    check_modules,
     check_schema,
     tree_entries,
     write_tar_gz,
-    SCHEMA,
 )
 
 
 def test_archive_names() -> None:
     names = ArchiveNames.of("3.13.15", "x86_64-unknown-linux-gnu", "pgo+lto", "20261124")
     assert names.full == "cpython-3.13.15-x86_64-unknown-linux-gnu-pgo+lto-20261124.tar.zst"
-    assert names.install_only == "cpython-3.13.15-x86_64-unknown-linux-gnu-install_only-20261124.tar.gz"
+    assert (
+        names.install_only
+        == "cpython-3.13.15-x86_64-unknown-linux-gnu-install_only-20261124.tar.gz"
+    )
     threaded = ArchiveNames.of("3.13.15", "x86_64-unknown-linux-gnu", "freethreaded+pgo+lto", "1")
     assert threaded.full.endswith("-freethreaded+pgo+lto-1.tar.zst")
     assert threaded.install_only_stripped.endswith("-freethreaded-install_only_stripped-1.tar.gz")
@@ -52,7 +58,10 @@ def test_gzip_archives_are_byte_identical_whatever_the_files_times(tmp_path: Pat
 
 def test_excluded_globs_cover_whole_directories(tmp_path: Path) -> None:
     tree = make_tree(tmp_path / "a")
-    names = {e.name for e in tree_entries(tree, "python", ["lib/python3.13/test", "lib/python3.13/test/*"])}
+    names = {
+        e.name
+        for e in tree_entries(tree, "python", ["lib/python3.13/test", "lib/python3.13/test/*"])
+    }
     assert "python/lib/python3.13/os.py" in names
     assert not [n for n in names if "/test" in n]
 
@@ -64,7 +73,9 @@ def test_fips_module_mac(tmp_path: Path) -> None:
     key = bytes.fromhex(expectations.FIPS_MODULE_MAC_KEY)
     mac = hmac.new(key, b"provider", hashlib.sha256).hexdigest().upper()
     config = tmp_path / expectations.FIPS_MODULE_CONFIG
-    config.write_text(f"[fips_sect]\nmodule-mac = {':'.join(mac[i:i + 2] for i in range(0, 64, 2))}\n")
+    config.write_text(
+        f"[fips_sect]\nmodule-mac = {':'.join(mac[i:i + 2] for i in range(0, 64, 2))}\n"
+    )
     assert check_fips_module(tmp_path) == []
     module.write_bytes(b"provideR")
     [problem] = check_fips_module(tmp_path)
@@ -75,3 +86,41 @@ def test_schema_names_what_is_wrong() -> None:
     problems = check_schema({"version": "7"}, SCHEMA)
     assert any("'target_triple' is a required property" in p for p in problems)
     assert any(p.startswith("PYTHON.json: version:") for p in problems)
+
+
+MODULES = """# a comment
+_ssl      builtin
+zlib      required
+_test*    test
+xx*       test
+"""
+
+
+def test_module_expectations() -> None:
+    modules = expectations.ModuleExpectations.parse(MODULES)
+    assert modules.builtin == ("_ssl",)
+    assert modules.required == ("_ssl", "zlib")
+    assert modules.test_patterns == ("_test*", "xx*")
+    info = {"builtin_modules": ["zlib"], "shared_extension_modules": ["_ssl"]}
+    assert check_modules(info, modules) == ["not linked into libpython: _ssl"]
+    info = {"builtin_modules": ["_ssl"], "shared_extension_modules": []}
+    assert check_modules(info, modules) == ["extension modules missing: zlib"]
+
+
+def test_module_expectations_name_a_bad_line() -> None:
+    with pytest.raises(ValueError, match=r"line 2: '_ssl builtin-ish': expected `<module> <kind>`"):
+        expectations.ModuleExpectations.parse("zlib required\n_ssl builtin-ish\n")
+
+
+def test_install_only_leaves_out_test_modules(tmp_path: Path) -> None:
+    tree = tmp_path / "install"
+    dynload = tree / "lib/python3.13/lib-dynload"
+    dynload.mkdir(parents=True)
+    for name in ("_testcapi", "xxlimited", "_xxsubinterpreters", "_curses"):
+        (dynload / f"{name}.cpython-313-x86_64-linux-gnu.so").write_bytes(b"")
+    (tree / "lib/python3.13/config-3.13-x86_64-linux-gnu").mkdir()
+    (tree / "lib/python3.13/config-3.13-x86_64-linux-gnu/libpython3.13.a").write_bytes(b"")
+    excluded = expectations.ModuleExpectations.parse(MODULES).install_only_excluded_globs()
+    kept = {e.name.rsplit("/", 1)[-1].split(".")[0] for e in tree_entries(tree, "python", excluded)}
+    assert {"_xxsubinterpreters", "_curses"} <= kept
+    assert not {"_testcapi", "xxlimited", "libpython3"} & kept

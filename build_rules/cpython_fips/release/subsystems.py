@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pants.option.option_types import IntOption, StrOption
 from pants.option.subsystem import Subsystem
-from pants.util.strutil import help_text
+from pants.util.strutil import softwrap
 
 
 class ReleaseOptions(Subsystem):
@@ -13,7 +13,7 @@ class ReleaseOptions(Subsystem):
 
     tag = StrOption(
         default=None,
-        help=help_text(
+        help=softwrap(
             """
             The release tag in the archive names, python-build-standalone's date form, e.g.
             `20261124`. It is an option rather than the clock so that packaging is
@@ -28,7 +28,7 @@ class ReleaseOptions(Subsystem):
     )
     glibc_max_version = StrOption(
         default="2.31",
-        help=help_text(
+        help=softwrap(
             """
             The newest glibc symbol version a Linux distribution's binaries may need: the glibc
             of the toolchains (Debian bullseye), so they run on any distribution with that glibc

@@ -38,6 +38,7 @@ class DistributionUnavailableField(StringField):
 class DistributionTargetTripleField(StringField):
     alias = "target_triple"
     required = True
+    value: str
     help = help_text(
         """
         The platform the distribution runs on, as a Rust-style target triple (python-build-

@@ -47,11 +47,11 @@ from typing import BinaryIO, Callable, Iterator, Optional, Sequence
 # No container exists yet while the imports below run, so dying quietly is the right response.
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-import docker
-import requests
-from docker.errors import APIError, DockerException, ImageNotFound
-from docker.models.containers import Container
-from docker.types import Mount
+import docker  # noqa: E402
+import requests  # noqa: E402
+from docker.errors import APIError, DockerException, ImageNotFound  # noqa: E402
+from docker.models.containers import Container  # noqa: E402
+from docker.types import Mount  # noqa: E402
 
 RUNNER_LABEL = "org.cpython-fips.runner"
 PID_LABEL = f"{RUNNER_LABEL}.pid"
@@ -137,6 +137,7 @@ def positive(convert: Callable[[str], float]) -> Callable[[str], float]:
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
         return value
+
     return parse
 
 
@@ -147,32 +148,57 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     add = run.add_argument
     add("--image", required=True, metavar="REF", help="image (tag or id) in the local daemon")
     add("--script", required=True, metavar="PATH", help="script (relative to cwd) run with bash")
-    add("--input", action="append", default=[], metavar="PATH",
-        help="file or directory (relative to cwd) mounted read-only at /in/PATH; repeatable")
+    add(
+        "--input",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="file or directory (relative to cwd) mounted read-only at /in/PATH; repeatable",
+    )
     add("--output-dir", type=Path, metavar="PATH", help="receives what the step writes to /out")
     add("--log", type=Path, metavar="PATH", help="receives stdout+stderr (default: STEP_NAME.log)")
     add("--keep-failed-log-dir", type=Path, metavar="DIR", help="where to copy a failed step's log")
     add("--step-name", metavar="NAME", help="name for messages and labels (default: the script)")
     add("--timeout", type=positive(float), metavar="SECONDS", help="wall-clock limit")
     add("--jobs", type=positive(int), default=1, metavar="N", help="JOBS and MAKEFLAGS=-jN")
-    add("--env", type=key_value, action="append", default=[], metavar="K=V",
-        help="extra environment variable; repeatable")
-    add("--label", type=key_value, action="append", default=[], metavar="K=V",
-        help="extra container label; repeatable")
+    add(
+        "--env",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="extra environment variable; repeatable",
+    )
+    add(
+        "--label",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="extra container label; repeatable",
+    )
     add("--tail-lines", type=int, default=40, metavar="N", help="log lines shown on failure")
     make = commands.add_parser("make-image", help="make a toolchain image from its lock")
     make.add_argument("--lock", required=True, type=Path, help="the toolchain lock")
-    make.add_argument("--debs", required=True, type=Path,
-                      help="directory holding every .deb of the lock, by file name")
+    make.add_argument(
+        "--debs",
+        required=True,
+        type=Path,
+        help="directory holding every .deb of the lock, by file name",
+    )
     make.add_argument("--image", required=True, metavar="TAG", help="the tag to give the image")
     make.add_argument("--log", required=True, type=Path, help="receives make-image.sh's output")
-    make.add_argument("--tail-lines", type=int, default=40, metavar="N",
-                      help="log lines shown on failure")
+    make.add_argument(
+        "--tail-lines", type=int, default=40, metavar="N", help="log lines shown on failure"
+    )
     lock = commands.add_parser("lock", help="resolve a toolchain's packages into a lock file")
     lock.add_argument("--suite", required=True, help="Debian suite, e.g. bullseye")
     lock.add_argument("--arch", required=True, help="Debian architecture, e.g. amd64")
-    lock.add_argument("--suites", required=True,
-                      help="the suites resolved against, space-separated, e.g. 'bullseye bullseye-security'")
+    lock.add_argument(
+        "--suites",
+        required=True,
+        help="the suites resolved against, space-separated, e.g. 'bullseye bullseye-security'",
+    )
     lock.add_argument("--out", required=True, type=Path, help="the lock file to write")
     lock.add_argument("packages", nargs="*", metavar="PACKAGE")
     return parser.parse_args(argv)
@@ -182,8 +208,9 @@ def checked_relative_path(raw: str, what: str) -> str:
     """Inputs live under /in/<path>, so they must stay inside the working directory."""
     path = os.path.normpath(raw)
     if os.path.isabs(path) or path == ".." or path.startswith("../"):
-        raise RunnerError(f"{what} {raw!r} must be a relative path inside {os.getcwd()}",
-                          EXIT_USAGE)
+        raise RunnerError(
+            f"{what} {raw!r} must be a relative path inside {os.getcwd()}", EXIT_USAGE
+        )
     if not os.path.exists(path):
         raise RunnerError(f"{what} {raw!r} does not exist (relative to {os.getcwd()})", EXIT_USAGE)
     return path
@@ -195,12 +222,18 @@ def step_spec(args: argparse.Namespace) -> StepSpec:
         raise RunnerError(f"script {args.script!r} is not a file", EXIT_USAGE)
     name = args.step_name or script
     return StepSpec(
-        image=args.image, script=script,
+        image=args.image,
+        script=script,
         inputs=[checked_relative_path(path, "input") for path in args.input],
-        output_dir=args.output_dir, log=args.log or Path(f"{safe_file_name(name)}.log"),
-        keep_failed_log_dir=args.keep_failed_log_dir, name=name, timeout=args.timeout,
+        output_dir=args.output_dir,
+        log=args.log or Path(f"{safe_file_name(name)}.log"),
+        keep_failed_log_dir=args.keep_failed_log_dir,
+        name=name,
+        timeout=args.timeout,
         jobs=args.jobs,
-        env=dict(args.env), labels=dict(args.label), tail_lines=max(args.tail_lines, 0),
+        env=dict(args.env),
+        labels=dict(args.label),
+        tail_lines=max(args.tail_lines, 0),
     )
 
 
@@ -212,7 +245,9 @@ def connect_to_docker() -> docker.DockerClient:
         raise RunnerError(
             f"cannot reach the Docker daemon at {address}: {error}\n"
             "The Docker daemon must be running and this user must be allowed to use it; "
-            "check with `docker info`.", EXIT_DOCKER) from None
+            "check with `docker info`.",
+            EXIT_DOCKER,
+        ) from None
 
 
 def image_id(client: docker.DockerClient, image: str) -> Optional[str]:
@@ -226,8 +261,11 @@ def step_image(client: docker.DockerClient, spec: StepSpec) -> str:
     """Returns the image id, so that the step runs this very image even if the tag moves."""
     found = image_id(client, spec.image)
     if found is None:
-        raise RunnerError(f"{MISSING_IMAGE} {spec.image} for step "
-                          f"{spec.name!r}: it is not in the local Docker daemon.", EXIT_DOCKER)
+        raise RunnerError(
+            f"{MISSING_IMAGE} {spec.image} for step "
+            f"{spec.name!r}: it is not in the local Docker daemon.",
+            EXIT_DOCKER,
+        )
     return found
 
 
@@ -239,18 +277,27 @@ def make_image(args: argparse.Namespace) -> int:
         fcntl.flock(exclusive, fcntl.LOCK_EX)  # another process may be making the same image
         if image_id(client, args.image) is not None:
             return 0
-        print(f"container_runner: making the image {args.image} from {args.lock} (a minute or "
-              "two)", file=sys.stderr, flush=True)
+        print(
+            f"container_runner: making the image {args.image} from {args.lock} (a minute or "
+            "two)",
+            file=sys.stderr,
+            flush=True,
+        )
         args.log.parent.mkdir(parents=True, exist_ok=True)
-        command = as_root(["bash", str(SCRIPTS / "make-image.sh"), str(args.lock),
-                           str(args.debs), args.image])
+        command = as_root(
+            ["bash", str(SCRIPTS / "make-image.sh"), str(args.lock), str(args.debs), args.image]
+        )
         with args.log.open("wb") as log:
-            made = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log,
-                                  stderr=subprocess.STDOUT)
+            made = subprocess.run(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
     if made.returncode != 0:
-        print(f"container_runner: making the image {args.image} from {args.lock} failed (exit "
-              f"code {made.returncode}).\n--- last {args.tail_lines} lines of the log ---\n"
-              f"{file_tail(args.log, args.tail_lines)}\n--- end of log ---", file=sys.stderr)
+        print(
+            f"container_runner: making the image {args.image} from {args.lock} failed (exit "
+            f"code {made.returncode}).\n--- last {args.tail_lines} lines of the log ---\n"
+            f"{file_tail(args.log, args.tail_lines)}\n--- end of log ---",
+            file=sys.stderr,
+        )
         return EXIT_DOCKER
     if image_id(client, args.image) is None:
         raise RunnerError(f"make-image.sh did not create {args.image!r}", EXIT_DOCKER)
@@ -342,15 +389,22 @@ def in_container(path: str) -> str:
 def mounts(spec: StepSpec, staging: Optional[Path]) -> list[Mount]:
     # Keyed by target, because the script may also be one of the inputs.
     sources = {in_container(path): os.path.abspath(path) for path in [*spec.inputs, spec.script]}
-    result = [Mount(target, source, type="bind", read_only=True)
-              for target, source in sources.items()]
+    result = [
+        Mount(target, source, type="bind", read_only=True) for target, source in sources.items()
+    ]
     if staging is not None:
         result.append(Mount("/out", str(staging.resolve()), type="bind"))
     return result
 
 
-def run_container(client: docker.DockerClient, spec: StepSpec, image_id: str,
-                  staging: Optional[Path], log: BinaryIO, guard: SignalGuard) -> Optional[int]:
+def run_container(
+    client: docker.DockerClient,
+    spec: StepSpec,
+    image_id: str,
+    staging: Optional[Path],
+    log: BinaryIO,
+    guard: SignalGuard,
+) -> Optional[int]:
     """Returns the step's exit code, or None if it ran out of time."""
     watcher: Optional[ContainerWatcher] = None
     try:
@@ -359,11 +413,21 @@ def run_container(client: docker.DockerClient, spec: StepSpec, image_id: str,
             # Overrides any ENTRYPOINT of the image, so the step runs exactly the script.
             entrypoint=["bash", "-euo", "pipefail", in_container(spec.script)],
             user=f"{os.getuid()}:{os.getgid()}",
-            environment={"HOME": "/tmp", "JOBS": str(spec.jobs), "MAKEFLAGS": f"-j{spec.jobs}",
-                         **spec.env},
-            labels={**spec.labels, RUNNER_LABEL: "1", PID_LABEL: str(os.getpid()),
-                    HOST_LABEL: socket.gethostname(), STEP_LABEL: spec.name},
-            mounts=mounts(spec, staging), network_mode="none",
+            environment={
+                "HOME": "/tmp",
+                "JOBS": str(spec.jobs),
+                "MAKEFLAGS": f"-j{spec.jobs}",
+                **spec.env,
+            },
+            labels={
+                **spec.labels,
+                RUNNER_LABEL: "1",
+                PID_LABEL: str(os.getpid()),
+                HOST_LABEL: socket.gethostname(),
+                STEP_LABEL: spec.name,
+            },
+            mounts=mounts(spec, staging),
+            network_mode="none",
             working_dir="/out" if staging is not None else "/tmp",
         )
         container.start()
@@ -378,8 +442,7 @@ def run_container(client: docker.DockerClient, spec: StepSpec, image_id: str,
 
 def make_staging_dir(output_dir: Path) -> Path:
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.staging-",
-                                    dir=output_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.staging-", dir=output_dir.parent))
     staging.chmod(0o755)  # mkdtemp's 0700 would be odd on a published output directory
     return staging
 
@@ -415,8 +478,11 @@ def keep_failed_log(spec: StepSpec) -> Optional[Path]:
 def report_failure(spec: StepSpec, headline: str) -> None:
     parts = [f"container_runner: {headline}"]
     if spec.tail_lines:
-        parts += [f"--- last {spec.tail_lines} lines of the log ---",
-                  file_tail(spec.log, spec.tail_lines), "--- end of log ---"]
+        parts += [
+            f"--- last {spec.tail_lines} lines of the log ---",
+            file_tail(spec.log, spec.tail_lines),
+            "--- end of log ---",
+        ]
     parts.append(f"Full log: {spec.log.resolve()}")
     kept = keep_failed_log(spec)
     if kept is not None:
@@ -446,18 +512,28 @@ def run_step(spec: StepSpec, guard: SignalGuard) -> int:
     if exit_code == 0:
         return 0
     if exit_code is None:
-        report_failure(spec, f"step {spec.name!r} timed out after {spec.timeout:g} s; its "
-                             "container was killed and removed.")
+        report_failure(
+            spec,
+            f"step {spec.name!r} timed out after {spec.timeout:g} s; its "
+            "container was killed and removed.",
+        )
         return EXIT_TIMEOUT
     report_failure(spec, f"step {spec.name!r} failed with exit code {exit_code}.")
     return exit_code
 
 
 def write_lock(args: argparse.Namespace) -> int:
-    command = ["bash", str(SCRIPTS / "lock.sh"), args.suite, args.arch, str(args.out),
-               *args.packages]
-    return subprocess.run(command, stdin=subprocess.DEVNULL,
-                          env={**os.environ, "TOOLCHAIN_SUITES": args.suites}).returncode
+    command = [
+        "bash",
+        str(SCRIPTS / "lock.sh"),
+        args.suite,
+        args.arch,
+        str(args.out),
+        *args.packages,
+    ]
+    return subprocess.run(
+        command, stdin=subprocess.DEVNULL, env={**os.environ, "TOOLCHAIN_SUITES": args.suites}
+    ).returncode
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -476,15 +552,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return run_step(step_spec(args), guard)
     except Interrupted:
         assert guard.received is not None
-        print(f"container_runner: step {step_name!r} interrupted by {guard.received.name}; "
-              "no container of it is left.", file=sys.stderr)
+        print(
+            f"container_runner: step {step_name!r} interrupted by {guard.received.name}; "
+            "no container of it is left.",
+            file=sys.stderr,
+        )
         return SIGNAL_EXIT_CODES[guard.received]
     except RunnerError as error:
         print(f"container_runner: {error}", file=sys.stderr)
         return error.exit_code
     except (DockerException, requests.RequestException) as error:
-        print(f"container_runner: Docker failed while running step {step_name!r}: {error}",
-              file=sys.stderr)
+        print(
+            f"container_runner: Docker failed while running step {step_name!r}: {error}",
+            file=sys.stderr,
+        )
         return EXIT_DOCKER
 
 

@@ -44,15 +44,17 @@ def client() -> docker.DockerClient:
 
 
 def build_rootfs(workdir: Path) -> Path:
-    subprocess.run(["apt-get", "download", "busybox-static", "bash-static"], cwd=workdir,
-                   check=True)
+    subprocess.run(
+        ["apt-get", "download", "busybox-static", "bash-static"], cwd=workdir, check=True
+    )
     rootfs = workdir / "rootfs"
     for deb in workdir.glob("*.deb"):
         subprocess.run(["dpkg-deb", "-x", str(deb), str(rootfs)], check=True)
     bin_dir = rootfs / "bin"
     (bin_dir / "bash").symlink_to("bash-static")
-    applets = subprocess.run([str(bin_dir / "busybox"), "--list"], check=True,
-                             capture_output=True, text=True).stdout.split()
+    applets = subprocess.run(
+        [str(bin_dir / "busybox"), "--list"], check=True, capture_output=True, text=True
+    ).stdout.split()
     for applet in applets:
         if not (bin_dir / applet).exists():
             (bin_dir / applet).symlink_to("busybox")
@@ -79,8 +81,9 @@ def image(client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory)
     archive = workdir / "rootfs.tar"
     with tarfile.open(archive, "w") as tar:
         tar.add(rootfs, arcname=".", filter=owned_by_root)
-    client.api.import_image_from_file(str(archive), repository=TEST_IMAGE_REPOSITORY,
-                                      tag="latest", changes=["ENV PATH=/bin"])
+    client.api.import_image_from_file(
+        str(archive), repository=TEST_IMAGE_REPOSITORY, tag="latest", changes=["ENV PATH=/bin"]
+    )
     return TEST_IMAGE
 
 
@@ -97,10 +100,16 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def start_runner(sandbox: Path, *args: str,
-                 env: Optional[dict[str, str]] = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(RUNNER), "run", *args], cwd=sandbox,
-                            stderr=subprocess.PIPE, text=True, env=env)
+def start_runner(
+    sandbox: Path, *args: str, env: Optional[dict[str, str]] = None
+) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(RUNNER), "run", *args],
+        cwd=sandbox,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def run_runner(sandbox: Path, *args: str, env: Optional[dict[str, str]] = None) -> RunResult:
@@ -126,45 +135,89 @@ def wait_for_text(path: Path, text: str, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def test_step_writes_outputs_from_inputs(client: docker.DockerClient, image: str,
-                                         sandbox: Path) -> None:
+def test_step_writes_outputs_from_inputs(
+    client: docker.DockerClient, image: str, sandbox: Path
+) -> None:
     write(sandbox / "src/data/greeting.txt", "hello from the input\n")
     write(sandbox / "version.txt", "1.2.3\n")
-    write(sandbox / "steps/build.sh", """
+    write(
+        sandbox / "steps/build.sh",
+        """
         echo "building in $(pwd)"
         cat /in/src/data/greeting.txt /in/version.txt > result.txt
         echo "$JOBS|$MAKEFLAGS|$HOME|$EXTRA|$(id -u):$(id -g)" >> /out/result.txt
         mkdir -p /out/sub && echo nested > /out/sub/file.txt
-    """)
-    result = run_runner(sandbox, "--image", image, "--script", "steps/build.sh", "--input", "src",
-                        "--input", "version.txt", "--output-dir", "out", "--log", "logs/build.log",
-                        "--jobs", "3", "--env", "EXTRA=a=b", "--step-name", "build")
+    """,
+    )
+    result = run_runner(
+        sandbox,
+        "--image",
+        image,
+        "--script",
+        "steps/build.sh",
+        "--input",
+        "src",
+        "--input",
+        "version.txt",
+        "--output-dir",
+        "out",
+        "--log",
+        "logs/build.log",
+        "--jobs",
+        "3",
+        "--env",
+        "EXTRA=a=b",
+        "--step-name",
+        "build",
+    )
 
     assert result.returncode == 0, result.stderr
     assert (sandbox / "out/result.txt").read_text() == (
-        f"hello from the input\n1.2.3\n3|-j3|/tmp|a=b|{os.getuid()}:{os.getgid()}\n")
+        f"hello from the input\n1.2.3\n3|-j3|/tmp|a=b|{os.getuid()}:{os.getgid()}\n"
+    )
     assert (sandbox / "out/sub/file.txt").read_text() == "nested\n"
     assert (sandbox / "out/result.txt").stat().st_uid == os.getuid()
     assert (sandbox / "logs/build.log").read_text() == "building in /out\n"
     # No staging directory is left next to the output directory.
     assert sorted(p.name for p in sandbox.iterdir()) == [
-        "logs", "out", "src", "steps", "version.txt"]
+        "logs",
+        "out",
+        "src",
+        "steps",
+        "version.txt",
+    ]
     assert containers_of_runner(client, result.pid) == []
 
 
-def test_failing_step_reports_tail_and_leaves_no_output(client: docker.DockerClient, image: str,
-                                                        sandbox: Path, tmp_path: Path) -> None:
+def test_failing_step_reports_tail_and_leaves_no_output(
+    client: docker.DockerClient, image: str, sandbox: Path, tmp_path: Path
+) -> None:
     write(sandbox / "out/stale-from-earlier-run.txt", "stale")
-    write(sandbox / "fail.sh", """
+    write(
+        sandbox / "fail.sh",
+        """
         echo partial > /out/partial.txt
         echo "to stderr" >&2
         for i in $(seq -w 1 60); do echo "line-$i"; done
         exit 3
-    """)
+    """,
+    )
     kept_dir = tmp_path / "kept-logs"
-    result = run_runner(sandbox, "--image", image, "--script", "fail.sh", "--output-dir", "out",
-                        "--log", "fail.log", "--keep-failed-log-dir", str(kept_dir),
-                        "--step-name", "fail-step")
+    result = run_runner(
+        sandbox,
+        "--image",
+        image,
+        "--script",
+        "fail.sh",
+        "--output-dir",
+        "out",
+        "--log",
+        "fail.log",
+        "--keep-failed-log-dir",
+        str(kept_dir),
+        "--step-name",
+        "fail-step",
+    )
 
     assert result.returncode == 3
     assert "step 'fail-step' failed with exit code 3" in result.stderr
@@ -182,12 +235,26 @@ def test_failing_step_reports_tail_and_leaves_no_output(client: docker.DockerCli
     assert "Traceback" not in result.stderr
 
 
-def test_timeout_kills_and_removes_container(client: docker.DockerClient, image: str,
-                                             sandbox: Path) -> None:
+def test_timeout_kills_and_removes_container(
+    client: docker.DockerClient, image: str, sandbox: Path
+) -> None:
     write(sandbox / "slow.sh", "echo started > /out/early.txt; sleep 300\n")
     started = time.monotonic()
-    result = run_runner(sandbox, "--image", image, "--script", "slow.sh", "--output-dir", "out",
-                        "--timeout", "2", "--step-name", "slow", "--tail-lines", "5")
+    result = run_runner(
+        sandbox,
+        "--image",
+        image,
+        "--script",
+        "slow.sh",
+        "--output-dir",
+        "out",
+        "--timeout",
+        "2",
+        "--step-name",
+        "slow",
+        "--tail-lines",
+        "5",
+    )
 
     assert result.returncode == 124
     assert "timed out after 2 s" in result.stderr
@@ -197,13 +264,26 @@ def test_timeout_kills_and_removes_container(client: docker.DockerClient, image:
 
 
 @pytest.mark.parametrize("signum, exit_code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signal_removes_running_container(client: docker.DockerClient, image: str, sandbox: Path,
-                                          signum: int, exit_code: int) -> None:
+def test_signal_removes_running_container(
+    client: docker.DockerClient, image: str, sandbox: Path, signum: int, exit_code: int
+) -> None:
     write(sandbox / "sleepy.sh", "echo step-started; sleep 300\n")
     write(sandbox / "input.txt", "x")
-    process = start_runner(sandbox, "--image", image, "--script", "sleepy.sh",
-                           "--input", "input.txt", "--log", "sleepy.log", "--output-dir", "out",
-                           "--label", "purpose=test")
+    process = start_runner(
+        sandbox,
+        "--image",
+        image,
+        "--script",
+        "sleepy.sh",
+        "--input",
+        "input.txt",
+        "--log",
+        "sleepy.log",
+        "--output-dir",
+        "out",
+        "--label",
+        "purpose=test",
+    )
     with process:
         # The line shows while the step still sleeps: the log is streamed, not written at the end.
         wait_for_text(sandbox / "sleepy.log", "step-started")
@@ -214,7 +294,10 @@ def test_signal_removes_running_container(client: docker.DockerClient, image: st
         assert container.attrs["HostConfig"]["NetworkMode"] == "none"
         assert container.attrs["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
         assert {(mount["Destination"], mount["RW"]) for mount in container.attrs["Mounts"]} == {
-            ("/in/sleepy.sh", False), ("/in/input.txt", False), ("/out", True)}
+            ("/in/sleepy.sh", False),
+            ("/in/input.txt", False),
+            ("/out", True),
+        }
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=60)
 
@@ -232,11 +315,14 @@ def test_step_has_no_network(client: docker.DockerClient, image: str, sandbox: P
     with socket.create_server(("", 0)) as listener:
         listener.settimeout(30)
         connect = f"exec 3<>/dev/tcp/{gateway}/{listener.getsockname()[1]}"
-        client.containers.run(image, entrypoint=["bash", "-c", connect], network_mode="bridge",
-                              remove=True)
+        client.containers.run(
+            image, entrypoint=["bash", "-c", connect], network_mode="bridge", remove=True
+        )
         listener.accept()[0].close()
-        write(sandbox / "net.sh",
-              f"echo interfaces: $(ls /sys/class/net); {connect}; echo connected\n")
+        write(
+            sandbox / "net.sh",
+            f"echo interfaces: $(ls /sys/class/net); {connect}; echo connected\n",
+        )
         result = run_runner(sandbox, "--image", image, "--script", "net.sh", "--log", "net.log")
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):
@@ -251,16 +337,18 @@ def test_step_has_no_network(client: docker.DockerClient, image: str, sandbox: P
 def test_inputs_are_read_only(image: str, sandbox: Path) -> None:
     write(sandbox / "data/original.txt", "original")
     write(sandbox / "tamper.sh", "echo changed > /in/data/original.txt\n")
-    result = run_runner(sandbox, "--image", image, "--script", "tamper.sh", "--input", "data",
-                        "--log", "t.log")
+    result = run_runner(
+        sandbox, "--image", image, "--script", "tamper.sh", "--input", "data", "--log", "t.log"
+    )
 
     assert result.returncode != 0
     assert "Read-only file system" in (sandbox / "t.log").read_text()
     assert (sandbox / "data/original.txt").read_text() == "original"
 
 
-def test_reaps_containers_of_killed_runners_only(client: docker.DockerClient, image: str,
-                                                 sandbox: Path) -> None:
+def test_reaps_containers_of_killed_runners_only(
+    client: docker.DockerClient, image: str, sandbox: Path
+) -> None:
     write(sandbox / "sleepy.sh", "echo step-started; sleep 300\n")
     write(sandbox / "noop.sh", "true\n")
     killed = start_runner(sandbox, "--image", image, "--script", "sleepy.sh", "--log", "s.log")
@@ -269,9 +357,16 @@ def test_reaps_containers_of_killed_runners_only(client: docker.DockerClient, im
         killed.kill()
     assert len(containers_of_runner(client, killed.pid)) == 1  # SIGKILL allows no cleanup
     # Stands for the container of a runner still at work, which must be left alone.
-    busy = client.containers.run(image, entrypoint=["sleep", "600"], detach=True, labels={
-        RUNNER_LABEL: "1", f"{RUNNER_LABEL}.pid": str(os.getpid()),
-        f"{RUNNER_LABEL}.host": socket.gethostname()})
+    busy = client.containers.run(
+        image,
+        entrypoint=["sleep", "600"],
+        detach=True,
+        labels={
+            RUNNER_LABEL: "1",
+            f"{RUNNER_LABEL}.pid": str(os.getpid()),
+            f"{RUNNER_LABEL}.host": socket.gethostname(),
+        },
+    )
     try:
         result = run_runner(sandbox, "--image", image, "--script", "noop.sh")
         assert result.returncode == 0, result.stderr
@@ -286,12 +381,21 @@ def test_reaps_containers_of_killed_runners_only(client: docker.DockerClient, im
 
 def test_missing_image_is_announced_and_nothing_runs(image: str, sandbox: Path) -> None:
     write(sandbox / "noop.sh", "touch /out/ran\n")
-    result = run_runner(sandbox, "--image", "cpython-fips-test/absent:latest", "--script",
-                        "noop.sh", "--output-dir", "out")
+    result = run_runner(
+        sandbox,
+        "--image",
+        "cpython-fips-test/absent:latest",
+        "--script",
+        "noop.sh",
+        "--output-dir",
+        "out",
+    )
 
     assert result.returncode == 125
     # The line the Pants rule looks for before it makes the image and runs the step again.
-    assert "container_runner: missing image cpython-fips-test/absent:latest for step" in result.stderr
+    assert (
+        "container_runner: missing image cpython-fips-test/absent:latest for step" in result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert not (sandbox / "out").exists()
 
@@ -299,8 +403,14 @@ def test_missing_image_is_announced_and_nothing_runs(image: str, sandbox: Path) 
 def test_unreachable_daemon_is_explained(sandbox: Path, tmp_path: Path) -> None:
     write(sandbox / "noop.sh", "true\n")
     docker_host = f"unix://{tmp_path}/no-such-docker.sock"
-    result = run_runner(sandbox, "--image", TEST_IMAGE, "--script", "noop.sh",
-                        env={**os.environ, "DOCKER_HOST": docker_host})
+    result = run_runner(
+        sandbox,
+        "--image",
+        TEST_IMAGE,
+        "--script",
+        "noop.sh",
+        env={**os.environ, "DOCKER_HOST": docker_host},
+    )
 
     assert result.returncode == 125
     assert f"cannot reach the Docker daemon at {docker_host}" in result.stderr
@@ -308,12 +418,15 @@ def test_unreachable_daemon_is_explained(sandbox: Path, tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--script", "absent.sh"], "script 'absent.sh' does not exist"),
-    (["--script", "noop.sh", "--input", "absent-dir"], "input 'absent-dir' does not exist"),
-    (["--script", "noop.sh", "--input", "../outside"], "must be a relative path inside"),
-    (["--script", "noop.sh", "--env", "NOEQUALS"], "expected KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--script", "absent.sh"], "script 'absent.sh' does not exist"),
+        (["--script", "noop.sh", "--input", "absent-dir"], "input 'absent-dir' does not exist"),
+        (["--script", "noop.sh", "--input", "../outside"], "must be a relative path inside"),
+        (["--script", "noop.sh", "--env", "NOEQUALS"], "expected KEY=VALUE"),
+    ],
+)
 def test_bad_arguments_are_explained(sandbox: Path, args: list[str], message: str) -> None:
     write(sandbox / "noop.sh", "true\n")
     result = run_runner(sandbox, "--image", TEST_IMAGE, *args)

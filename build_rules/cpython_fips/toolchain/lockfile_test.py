@@ -12,7 +12,10 @@ HEADER = """\
 # suite: bookworm
 # suites: bookworm bookworm-security
 """
-LINE = f"libc6 2.36-9+deb12u13 amd64 {SHA} 2757936 optional pool/updates/main/g/glibc/libc6_2.36-9+deb12u13_amd64.deb"
+LINE = (
+    f"libc6 2.36-9+deb12u13 amd64 {SHA} 2757936 optional "
+    "pool/updates/main/g/glibc/libc6_2.36-9+deb12u13_amd64.deb"
+)
 
 
 def test_parses_header_and_packages() -> None:
@@ -21,14 +24,20 @@ def test_parses_header_and_packages() -> None:
     [package] = lock.packages
     assert str(package) == "libc6 2.36-9+deb12u13 amd64"
     assert package.filename == "libc6_2.36-9+deb12u13_amd64.deb"
-    assert (package.file_digest.fingerprint, package.file_digest.serialized_bytes_length) == (SHA, 2757936)
+    assert (package.file_digest.fingerprint, package.file_digest.serialized_bytes_length) == (
+        SHA,
+        2757936,
+    )
     assert package.priority == "optional"
 
 
 @pytest.mark.parametrize(
     "content, problem",
     [
-        (HEADER.replace("format 2", "format 1") + LINE, "lock format 1, but this version reads format 2"),
+        (
+            HEADER.replace("format 2", "format 1") + LINE,
+            "lock format 1, but this version reads format 2",
+        ),
         ("adduser 3.134\n", "not a toolchain lock"),
         (HEADER + LINE.replace(SHA, "not-a-sha"), "line 4 is not 'name version arch sha256"),
         (HEADER + LINE.replace("pool/updates/main", "pool/../../etc"), "line 4 is not"),
@@ -54,8 +63,15 @@ def test_package_locations_follow_the_mirrors_in_order() -> None:
     )
     assert [(location.mirror, location.url) for location in request.locations] == [
         ("/srv/mirror", "file:///srv/mirror/libc6_2.36-9+deb12u13_amd64.deb"),
-        ("debian", "http://deb.example/debian/pool/updates/main/g/glibc/libc6_2.36-9+deb12u13_amd64.deb"),
-        ("debian", "http://deb.example/debian-security/pool/updates/main/g/glibc/libc6_2.36-9+deb12u13_amd64.deb"),
+        (
+            "debian",
+            "http://deb.example/debian/pool/updates/main/g/glibc/libc6_2.36-9+deb12u13_amd64.deb",
+        ),
+        (
+            "debian",
+            "http://deb.example/debian-security/pool/updates/main/g/glibc/"
+            "libc6_2.36-9+deb12u13_amd64.deb",
+        ),
         ("https://cas.example/{sha256}", f"https://cas.example/{SHA}"),
     ]
     assert request.filename == "libc6_2.36-9+deb12u13_amd64.deb"

@@ -14,11 +14,12 @@ from pants.engine.console import Console
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import AddPrefix, Digest, MergeDigests
 from pants.engine.goal import Goal, GoalSubsystem
-from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
+from pants.engine.process import Process, ProcessCacheScope
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule, rule
 from pants.engine.target import Targets
 from pants.util.logging import LogLevel
 
+from cpython_fips.processes import run_or_raise
 from cpython_fips.toolchain.image import ToolchainImageRequest
 from cpython_fips.toolchain.packages import ToolchainPackages, ToolchainPackagesRequest
 from cpython_fips.toolchain.runner_tool import DOCKER_ENV_VARS, ContainerRunnerTool
@@ -71,12 +72,7 @@ async def make_toolchain_image(
             cache_scope=ProcessCacheScope.PER_SESSION,
         ),
     )
-    result = await Get(FallibleProcessResult, Process, process)
-    if result.exit_code != 0:
-        raise ToolchainImageError(
-            f"Making the image of {image.address} failed (exit code {result.exit_code}).\n"
-            f"{result.stderr.decode(errors='replace').rstrip()}"
-        )
+    await run_or_raise(process, ToolchainImageError, f"Making the image of {image.address} failed")
     return MadeToolchainImage(image.tag)
 
 

@@ -17,7 +17,7 @@ from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.engine.target import Targets
 from pants.option.option_types import StrOption
-from pants.util.strutil import help_text
+from pants.util.strutil import help_text, softwrap
 
 from cpython_fips.toolchain.image import ToolchainImageRequest
 from cpython_fips.toolchain.packages import ToolchainPackages, ToolchainPackagesRequest
@@ -39,7 +39,7 @@ class ExportMirrorSubsystem(GoalSubsystem):
 
     destination = StrOption(
         default="artifacts/mirror",
-        help=help_text(
+        help=softwrap(
             """
             The directory to write, relative to the build root (or absolute, inside it). Files
             already there are kept; files of the same name are replaced by the pinned ones.

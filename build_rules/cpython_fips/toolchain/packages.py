@@ -124,7 +124,9 @@ async def fetch_toolchain_packages(
     mismatches = [fetch.mismatch for fetch in fetches if fetch.mismatch]
     if mismatches:
         raise ToolchainPackagesError("\n".join(mismatches))
-    missing = [(package, fetch) for package, fetch in zip(packages, fetches) if fetch.digest is None]
+    missing = [
+        (package, fetch) for package, fetch in zip(packages, fetches) if fetch.digest is None
+    ]
     if missing:
         raise ToolchainPackagesError(missing_packages_message(locked.image, missing))
     digest = await Get(Digest, MergeDigests(fetch.digest for fetch in fetches if fetch.digest))

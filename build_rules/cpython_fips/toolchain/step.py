@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
-
-import dataclasses
 
 from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.addresses import Address
@@ -16,6 +15,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from cpython_fips.processes import raise_if_failed
 from cpython_fips.remote_cache import BuildStepCaching, build_step_process
 from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
 from cpython_fips.toolchain.make_image import MadeToolchainImage
@@ -119,11 +119,7 @@ async def run_container_step(
             remote_cache_speculation_delay_millis=process.remote_cache_speculation_delay_millis + 1,
         )
         result = await Get(FallibleProcessResult, Process, retry)
-    if result.exit_code != 0:
-        raise ContainerStepFailed(
-            f"{step.description} failed (exit code {result.exit_code}).\n"
-            f"{result.stderr.decode(errors='replace').rstrip()}"
-        )
+    raise_if_failed(result, ContainerStepFailed, f"{step.description} failed")
     output, log = await MultiGet(
         Get(Digest, DigestSubset(result.output_digest, PathGlobs([f"{OUTPUT_DIR}/**"]))),
         Get(Digest, DigestSubset(result.output_digest, PathGlobs([log_file]))),

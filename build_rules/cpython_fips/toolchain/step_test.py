@@ -6,13 +6,13 @@ machine); later tests and runs reuse it.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 from pants.backend.python import register as python_backend
+from pants.backend.shell import register as shell_backend
 from pants.core import register as core_backend
 from pants.engine.addresses import Address
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
@@ -24,25 +24,9 @@ from cpython_fips.toolchain import register
 from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
 from cpython_fips.toolchain.make_image import MadeToolchainImage
 from cpython_fips.toolchain.step import ContainerStep, ContainerStepResult
+from cpython_fips.toolchain_testutil import copy_repo_files, set_options
 
 TOOLCHAIN = Address("sources/toolchain", target_name="linux-x86_64")
-# What the rules need from the repository: the runner, its resolve and the toolchain's lock.
-REPO_FILES = (
-    "3rdparty/python/BUILD",
-    "3rdparty/python/ci-requirements.txt",
-    "3rdparty/python/plugins-requirements.txt",
-    "3rdparty/python/tools-requirements.txt",
-    "3rdparty/python/tools.lock",
-    "build_rules/cpython_fips/runner/BUILD",
-    "build_rules/cpython_fips/runner/container_runner.py",
-    "build_rules/cpython_fips/runner/apt-root.sh",
-    "build_rules/cpython_fips/runner/lock.sh",
-    "build_rules/cpython_fips/runner/make-image.sh",
-    "sources/toolchain/BUILD",
-    "sources/toolchain/linux-x86_64.lock",
-)
-PEX_VERSION = "v2.1.137"
-PEX_SHA256 = "4d9441e1672e636527ea430e8c59b0884d823dd8ce61ba3f8ecaa443a215087f"
 
 
 @pytest.fixture
@@ -62,34 +46,19 @@ def rule_runner() -> RuleRunner:
             *register.target_types(),
             *core_backend.target_types(),
             *python_backend.target_types(),
+            # The runner's BUILD file also declares its scripts as shell sources.
+            *shell_backend.target_types(),
         ],
     )
-    rule_runner.write_files({path: Path(path).read_text() for path in REPO_FILES})
+    copy_repo_files(rule_runner)
     set_options(rule_runner)
     return rule_runner
 
 
-def set_options(rule_runner: RuleRunner) -> None:
-    """(Re)starts the session: results then come from Pants' caches, not from memory."""
-    bootstrap_cache = os.environ["PANTS_BOOTSTRAP_CACHE"]
-    known = [f"{PEX_VERSION}|linux_x86_64|{PEX_SHA256}|4098294"]
-    rule_runner.set_options(
-        [
-            "--python-interpreter-constraints=['CPython==3.9.*']",
-            "--python-enable-resolves",
-            "--python-resolves={'tools': '3rdparty/python/tools.lock', 'plugins': 'unused.lock', "
-            "'ci': 'unused.lock'}",
-            f"--pex-cli-version={PEX_VERSION}",
-            f"--pex-cli-known-versions={known!r}",
-            f"--pex-cli-url-template=file://{bootstrap_cache}/pex-{{version}}",
-        ],
-        env_inherit={"PATH", "HOME", "PYENV_ROOT"},
-    )
-
-
 def step(rule_runner: RuleRunner, name: str, script: str, **kwargs) -> ContainerStep:
     digest = rule_runner.request(
-        Digest, [CreateDigest([FileContent("step.sh", script.encode()), FileContent("data/x", b"x")])]
+        Digest,
+        [CreateDigest([FileContent("step.sh", script.encode()), FileContent("data/x", b"x")])],
     )
     return ContainerStep(
         toolchain=TOOLCHAIN,
@@ -109,13 +78,18 @@ def run(rule_runner: RuleRunner, container_step: ContainerStep) -> dict[str, byt
 def runner_containers(step_name: str) -> list[str]:
     return subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=org.cpython-fips.runner.step={step_name}"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
 
 
 def image_id(tag: str) -> str:
     return subprocess.run(
-        ["docker", "image", "inspect", "-f", "{{.Id}}", tag], check=True, capture_output=True, text=True
+        ["docker", "image", "inspect", "-f", "{{.Id}}", tag],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -130,7 +104,9 @@ def test_step_produces_output_and_rerun_is_a_cache_hit(rule_runner: RuleRunner) 
     assert first["gcc"].startswith(b"gcc (Debian 10.")
     assert first["x"] == b"x"
     set_options(rule_runner)
-    assert run(rule_runner, step(rule_runner, "produce", script, env=FrozenDict({"A": "1"}))) == first
+    assert (
+        run(rule_runner, step(rule_runner, "produce", script, env=FrozenDict({"A": "1"}))) == first
+    )
 
 
 def test_failing_step_shows_the_log_tail_and_leaves_no_output(rule_runner: RuleRunner) -> None:
@@ -156,7 +132,9 @@ def test_step_past_its_timeout_is_killed(rule_runner: RuleRunner) -> None:
 def test_step_has_no_network(rule_runner: RuleRunner) -> None:
     # The runner's own tests show a connection attempt failing; here: the real toolchain's
     # containers, as Pants runs them, have nothing but loopback.
-    outputs = run(rule_runner, step(rule_runner, "offline", "ls /sys/class/net > /out/interfaces\n"))
+    outputs = run(
+        rule_runner, step(rule_runner, "offline", "ls /sys/class/net > /out/interfaces\n")
+    )
     assert outputs["interfaces"].split() == [b"lo"]
 
 

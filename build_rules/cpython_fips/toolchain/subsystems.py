@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pants.option.option_types import IntOption, StrOption
 from pants.option.subsystem import Subsystem
-from pants.util.strutil import help_text
+from pants.util.strutil import help_text, softwrap
 
 
 class ContainerRunner(Subsystem):
@@ -25,7 +25,7 @@ class ContainerRunner(Subsystem):
     )
     jobs = IntOption(
         default=2,
-        help=help_text(
+        help=softwrap(
             """
             The parallelism of every build step (`make -jN`). Fixed here rather than taken from
             the machine's core count because it is part of every step's cache key: machines that
@@ -35,7 +35,7 @@ class ContainerRunner(Subsystem):
     )
     timeout = IntOption(
         default=3 * 3600,
-        help=help_text(
+        help=softwrap(
             """
             Wall-clock limit of a build step, in seconds, unless the step sets its own. Past
             it the container is killed and removed, and the step fails.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Tuple
 
 from pants.core.util_rules.environments import EnvironmentField
 from pants.engine.target import COMMON_TARGET_FIELDS, StringField, StringSequenceField, Target
@@ -12,6 +12,7 @@ from pants.util.strutil import help_text
 class ToolchainSuiteField(StringField):
     alias = "suite"
     default = "bullseye"
+    value: str
     help = help_text(
         """
         The Debian suite the image is made from. Its glibc is the oldest glibc the built
@@ -45,6 +46,7 @@ class ToolchainArchitectureField(StringField):
 class ToolchainPackagesField(StringSequenceField):
     alias = "packages"
     required = True
+    value: Tuple[str, ...]
     help = help_text(
         """
         The Debian packages installed on top of a minimal base system: compilers, make, perl,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from pants.base.build_root import BuildRoot
 from pants.core.util_rules.system_binaries import BashBinary
@@ -25,7 +25,8 @@ from cpython_fips.upstream.subsystems import SourceMirrors
 
 # The download intrinsic's message when the content does not match the expected digest.
 _WRONG_DIGEST = re.compile(
-    r"want Digest \{ hash: Fingerprint<(?P<want>[0-9a-f]{64})>, size_bytes: (?P<want_size>\d+) \},? "
+    r"want Digest \{ hash: Fingerprint<(?P<want>[0-9a-f]{64})>, "
+    r"size_bytes: (?P<want_size>\d+) \},? "
     r"got Digest \{ hash: Fingerprint<(?P<got>[0-9a-f]{64})>, size_bytes: (?P<got_size>\d+) \}"
 )
 
@@ -159,13 +160,15 @@ def _describe_failure(
             True,
         )
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    reason = next((line for line in reversed(lines) if not line.startswith(("Traceback", "File "))), "")
+    reason = next(
+        (line for line in reversed(lines) if not line.startswith(("Traceback", "File "))), ""
+    )
     return reason[:300] or type(error).__name__, False
 
 
 @rule(desc="Fetch a pinned file", level=LogLevel.DEBUG)
 async def fetch_pinned_file(request: PinnedFileRequest) -> PinnedFileFetch:
-    attempts = []
+    attempts: List[Attempt] = []
     for location in request.locations:
         try:
             # Verified against the pin's digest and stored; only its name is still to be set.
@@ -177,9 +180,7 @@ async def fetch_pinned_file(request: PinnedFileRequest) -> PinnedFileFetch:
             attempts.append(Attempt(location, failure))
             continue
         # Mirrors may name the file differently (by sha256, or Debian's `.orig` name).
-        digest = await Get(
-            Digest, CreateDigest([FileEntry(request.filename, request.file_digest)])
-        )
+        digest = await Get(Digest, CreateDigest([FileEntry(request.filename, request.file_digest)]))
         return PinnedFileFetch(digest, location, tuple(attempts))
     return PinnedFileFetch(None, None, tuple(attempts))
 

@@ -17,7 +17,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Optional, Sequence, Tuple
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlparse
 
 from pants.engine.addresses import Address
@@ -41,8 +41,20 @@ DEBIAN = "debian"
 # Suites of Debian's own archives; apt entries for other suites (third-party repositories) are
 # not searched for Debian source packages.
 DEBIAN_CODENAMES = frozenset(
-    {"buster", "bullseye", "bookworm", "trixie", "forky", "duke", "sid", "stable", "testing",
-     "unstable", "oldstable", "oldoldstable"}
+    {
+        "buster",
+        "bullseye",
+        "bookworm",
+        "trixie",
+        "forky",
+        "duke",
+        "sid",
+        "stable",
+        "testing",
+        "unstable",
+        "oldstable",
+        "oldoldstable",
+    }
 )
 
 
@@ -61,7 +73,9 @@ class SourceArchivePin:
     @classmethod
     def from_target(cls, target: Target) -> "SourceArchivePin":
         urls = tuple(target[SourceArchiveUrlsField].value or ())
-        filename = target[SourceArchiveFilenameField].value or posixpath.basename(urlparse(urls[0]).path)
+        filename = target[SourceArchiveFilenameField].value or posixpath.basename(
+            urlparse(urls[0]).path
+        )
         return cls(
             address=target.address,
             version=target[SourceArchiveVersionField].value,
@@ -130,7 +144,7 @@ def locations(
 ) -> Tuple[Location, ...]:
     """Where to look for one file, in the order of `mirrors`: `upstream` and `debian` are the
     file's URLs for those two entries."""
-    found = []
+    found: List[Location] = []
     for entry in mirrors:
         if entry == UPSTREAM:
             found.extend(Location(UPSTREAM, url) for url in upstream)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 from pants.engine.addresses import Address
 
 from cpython_fips.upstream.pins import (
@@ -32,7 +34,8 @@ def test_debian_pool_url() -> None:
     )
     assert (
         debian_pool_url("http://archive.example/debian-security", "openssl_3.0.22.orig.tar.gz")
-        == "http://archive.example/debian-security/pool/updates/main/o/openssl/openssl_3.0.22.orig.tar.gz"
+        == "http://archive.example/debian-security/pool/updates/main/o/openssl/"
+        "openssl_3.0.22.orig.tar.gz"
     )
     # Source packages named lib* are filed under a four-letter prefix.
     assert debian_pool_url("http://a/debian", "libffi_3.4.4.orig.tar.gz").endswith(
@@ -66,7 +69,7 @@ def test_template_placeholders() -> None:
 
 
 def test_debian_entry_is_skipped_for_pins_without_debian_orig() -> None:
-    pin = SourceArchivePin(**{**PIN.__dict__, "debian_orig": None})
+    pin = dataclasses.replace(PIN, debian_orig=None)
     assert candidate_locations(pin, [DEBIAN], ["http://a/debian"], "/repo") == ()
 
 

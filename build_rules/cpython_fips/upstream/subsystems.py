@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pants.option.option_types import StrListOption
 from pants.option.subsystem import Subsystem
-from pants.util.strutil import help_text
+from pants.util.strutil import help_text, softwrap
 
 from cpython_fips.upstream.pins import DEBIAN, UPSTREAM
 
@@ -20,7 +20,7 @@ class SourceMirrors(Subsystem):
 
     mirrors = StrListOption(
         default=[UPSTREAM, DEBIAN],
-        help=help_text(
+        help=softwrap(
             f"""
             The places to look for an archive, tried in this order until one has it:
 
@@ -40,7 +40,7 @@ class SourceMirrors(Subsystem):
     )
     debian_archives = StrListOption(
         default=[],
-        help=help_text(
+        help=softwrap(
             """
             Base URIs of Debian archives searched for `debian_orig` files (the URI of a
             `deb-src` line, e.g. `https://deb.example.org/debian`). Empty means: the archives of

@@ -23,12 +23,14 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 class SourceArchiveVersionField(StringField):
     alias = "version"
     required = True
+    value: str
     help = "The upstream version of the archive's contents, e.g. `3.13.15`."
 
 
 class SourceArchiveSha256Field(StringField):
     alias = "sha256"
     required = True
+    value: str
     help = help_text(
         """
         The sha256 of the archive file, lower-case hex. Whatever mirror the file comes from, it is
@@ -51,6 +53,7 @@ class SourceArchiveSha256Field(StringField):
 class SourceArchiveSizeField(IntField):
     alias = "size"
     required = True
+    value: int
     help = "The size of the archive file in bytes."
 
     @classmethod
@@ -67,6 +70,7 @@ class SourceArchiveSizeField(IntField):
 class SourceArchiveLicenseField(StringField):
     alias = "license"
     required = True
+    value: str
     help = help_text(
         """
         The license of the archive's contents as an SPDX license expression, e.g. `Apache-2.0`
@@ -113,7 +117,9 @@ class SourceArchiveDebianOrigField(StringField):
     @classmethod
     def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
-        if value is not None and not re.match(r"^[a-z0-9][a-z0-9.+-]+_[^/_]+\.orig\.tar\.\w+$", value):
+        if value is not None and not re.match(
+            r"^[a-z0-9][a-z0-9.+-]+_[^/_]+\.orig\.tar\.\w+$", value
+        ):
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} must name a Debian `.orig` tarball such as "
                 f"`openssl_3.5.7.orig.tar.gz`, got {value!r}."

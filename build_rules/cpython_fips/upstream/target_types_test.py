@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, Dict
+
 import pytest
 from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
@@ -8,7 +10,7 @@ from pants.testutil.rule_runner import RuleRunner
 from cpython_fips.upstream.pins import SourceArchivePin
 from cpython_fips.upstream.target_types import SourceArchiveTarget
 
-VALID = dict(version="1", sha256="a" * 64, size=3, license="MIT")
+VALID: Dict[str, Any] = dict(version="1", sha256="a" * 64, size=3, license="MIT")
 
 
 @pytest.fixture
@@ -31,9 +33,15 @@ def test_filename_defaults_to_the_first_url(rule_runner: RuleRunner) -> None:
 @pytest.mark.parametrize(
     "fields, error",
     [
-        ({**VALID, "sha256": "A" * 64, "urls": ["https://a/x"]}, "must be 64 lower-case hex digits"),
+        (
+            {**VALID, "sha256": "A" * 64, "urls": ["https://a/x"]},
+            "must be 64 lower-case hex digits",
+        ),
         ({**VALID, "size": 0, "urls": ["https://a/x"]}, "must be positive"),
-        ({**VALID, "debian_orig": "x.tar.gz", "urls": ["https://a/x"]}, "must name a Debian `.orig`"),
+        (
+            {**VALID, "debian_orig": "x.tar.gz", "urls": ["https://a/x"]},
+            "must name a Debian `.orig`",
+        ),
         (VALID, "needs `urls` or `filename`"),
     ],
 )

@@ -1,0 +1,233 @@
+"""The build matrix: the platforms, CPython versions and flavours, and how each is built.
+
+Data apart from logic, in the spirit of python-build-standalone's `targets.yml`: this is the one
+place that says what exists. The BUILD files under `sources/` and `dist/` generate their targets
+from it (it is exposed to them as `build_matrix`), and the rules check flavours against it.
+
+Adding a platform: a row in PLATFORMS (and a `toolchain` target in `sources/toolchain/BUILD`).
+Adding a CPython version: a row in VERSIONS and its pin in `sources/cpython/BUILD`. Build scripts
+change only where the build really differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+Build = Tuple["Platform", "CPythonVersion", "Flavour"]
+
+
+def version_key(version: str) -> Tuple[int, ...]:
+    """`"3.10"` -> (3, 10): versions compare as numbers ("3.9" < "3.10"), never as strings."""
+    return tuple(int(part) for part in version.split("."))
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A platform distributions are built for."""
+
+    # In the names of the component targets, e.g. `sources/cpython:3.13-noopt-linux-x86_64`.
+    name: str
+    # In the names of the //dist targets, e.g. `cpython-3.13-x86_64-linux`.
+    dist_name: str
+    # The target triple of python-build-standalone's archive names and PYTHON.json.
+    triple: str
+    # The `toolchain` target whose containers build for it; None where no container can.
+    toolchain: Optional[str]
+    # The GNU triple of the machine the binaries run on (a cross build's --host).
+    gnu_host: str
+    # OpenSSL's Configure target.
+    openssl_target: str
+    # A cross build's tool prefix (empty for a native build) ...
+    cross_compile: str = ""
+    # ... and the command that runs the target's programs in the build container, for tests.
+    emulator: str = ""
+    # Why CPython is not built for this platform yet: its //dist targets fail at once saying so.
+    cpython_unavailable: str = ""
+
+    @property
+    def builds_cpython(self) -> bool:
+        return not self.cpython_unavailable
+
+    def library_env(self) -> Dict[str, str]:
+        """The environment of the static libraries' build scripts (sources/libraries/common.sh)."""
+        return {"HOST_TRIPLE": self.gnu_host} if self.cross_compile else {}
+
+    def openssl_env(self) -> Dict[str, str]:
+        """The cross settings of sources/openssl/build.sh (its target comes from a field)."""
+        if not self.cross_compile:
+            return {}
+        return {"CROSS_COMPILE": self.cross_compile, "OPENSSL_EMULATOR": self.emulator}
+
+    def cpython_env(self) -> Dict[str, str]:
+        """The cross settings of sources/cpython/build.sh."""
+        return self.library_env()
+
+
+@dataclass(frozen=True)
+class CPythonVersion:
+    """What differs between CPython minor versions."""
+
+    minor: str
+    # The line-editing library `readline` links: GNU readline, or libedit (`editline`, supported
+    # by CPython's configure from 3.13; a BSD licence).
+    readline: str
+    # Libraries only some versions use, e.g. zstd for 3.14's compression.zstd.
+    extra_libraries: Tuple[str, ...] = ()
+    # Why this version is not built yet: its //dist targets fail at once saying so.
+    unavailable: str = ""
+
+    @property
+    def key(self) -> Tuple[int, ...]:
+        return version_key(self.minor)
+
+    def libraries(self) -> Tuple[str, ...]:
+        """The `static_library` names (sources/libraries) this version's interpreter links."""
+        return (*COMMON_LIBRARIES, READLINE_LIBRARIES[self.readline], *self.extra_libraries)
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """How an interpreter is built."""
+
+    # The `flavour` field of a `cpython` target.
+    name: str
+    # What the //dist target names add for it: `cpython-3.13-x86_64-linux<suffix>`.
+    dist_suffix: str
+    freethreaded: bool = False
+
+
+PLATFORMS: Tuple[Platform, ...] = (
+    Platform(
+        name="linux-x86_64",
+        dist_name="x86_64-linux",
+        triple="x86_64-unknown-linux-gnu",
+        toolchain="sources/toolchain:linux-x86_64",
+        gnu_host="x86_64-linux-gnu",
+        openssl_target="linux-x86_64",
+    ),
+    Platform(
+        name="linux-aarch64",
+        dist_name="aarch64-linux",
+        triple="aarch64-unknown-linux-gnu",
+        toolchain="sources/toolchain:linux-aarch64",
+        gnu_host="aarch64-linux-gnu",
+        openssl_target="linux-aarch64",
+        cross_compile="aarch64-linux-gnu-",
+        emulator="qemu-aarch64 -L /usr/aarch64-linux-gnu",
+        cpython_unavailable=(
+            "CPython for aarch64-unknown-linux-gnu is not built yet: a cross build needs a native "
+            "interpreter of the same version as --with-build-python (OpenSSL and the libraries "
+            "do build for it)."
+        ),
+    ),
+    Platform(
+        name="macos-arm64",
+        dist_name="aarch64-macos",
+        triple="aarch64-apple-darwin",
+        toolchain=None,
+        gnu_host="aarch64-apple-darwin",
+        openssl_target="darwin64-arm64-cc",
+        cpython_unavailable=(
+            "CPython for aarch64-apple-darwin is not built yet: it needs a macOS arm64 host and "
+            "a build script of its own."
+        ),
+    ),
+)
+
+# Newest last. Each has its pin, `sources/cpython:cpython-<minor>`.
+VERSIONS: Tuple[CPythonVersion, ...] = (
+    CPythonVersion(
+        minor="3.10",
+        readline="readline",
+        unavailable=(
+            "CPython 3.10 is not built yet: it has no MODULE_BUILDTYPE, so the list of modules "
+            "linked into libpython is not written for it."
+        ),
+    ),
+    CPythonVersion(minor="3.11", readline="readline"),
+    CPythonVersion(minor="3.12", readline="readline"),
+    CPythonVersion(minor="3.13", readline="editline"),
+    CPythonVersion(minor="3.14", readline="editline", extra_libraries=("zstd",)),
+)
+
+FLAVOURS: Tuple[Flavour, ...] = (
+    Flavour(name="pgo+lto", dist_suffix=""),
+    Flavour(name="noopt", dist_suffix="-noopt"),
+    Flavour(name="freethreaded+pgo+lto", dist_suffix="-freethreaded", freethreaded=True),
+    Flavour(name="freethreaded+noopt", dist_suffix="-freethreaded-noopt", freethreaded=True),
+)
+# The first CPython whose configure has --disable-gil.
+FIRST_FREETHREADED = "3.13"
+
+# The static libraries every interpreter links (sources/libraries), besides its line-editing one.
+COMMON_LIBRARIES = ("bzip2", "libffi", "mpdecimal", "ncurses", "sqlite", "uuid", "xz", "zlib")
+READLINE_LIBRARIES = {"readline": "readline", "editline": "libedit"}
+
+
+def flavour_error(minor: str, flavour: str) -> Optional[str]:
+    """Why CPython `minor` cannot be built as `flavour`, or None if it can."""
+    if flavour not in {f.name for f in FLAVOURS}:
+        return (
+            f"unknown flavour {flavour!r}; the flavours are {', '.join(f.name for f in FLAVOURS)}"
+        )
+    freethreaded = next(f for f in FLAVOURS if f.name == flavour).freethreaded
+    if freethreaded and version_key(minor) < version_key(FIRST_FREETHREADED):
+        return f"the flavour {flavour!r} needs CPython {FIRST_FREETHREADED} or later, not {minor}"
+    return None
+
+
+@dataclass(frozen=True)
+class BuildMatrix:
+    """What BUILD files see as `build_matrix`."""
+
+    platforms: Tuple[Platform, ...] = PLATFORMS
+    versions: Tuple[CPythonVersion, ...] = VERSIONS
+
+    def flavours(self, version: CPythonVersion) -> Tuple[Flavour, ...]:
+        return tuple(f for f in FLAVOURS if flavour_error(version.minor, f.name) is None)
+
+    def platform(self, name: str) -> Platform:
+        for platform in self.platforms:
+            if platform.name == name:
+                return platform
+        known = ", ".join(p.name for p in self.platforms)
+        raise ValueError(f"unknown platform {name!r}; the platforms are {known}")
+
+    def container_platforms(self) -> Tuple[Platform, ...]:
+        """The platforms built in toolchain containers (OpenSSL and the libraries build there)."""
+        return tuple(p for p in self.platforms if p.toolchain)
+
+    def cpython_builds(self) -> Tuple[Build, ...]:
+        """(platform, version, flavour) of every interpreter the build implements."""
+        return tuple(
+            (platform, version, flavour)
+            for platform in self.platforms
+            if platform.builds_cpython
+            for version in self.versions
+            if not version.unavailable
+            for flavour in self.flavours(version)
+        )
+
+    def distributions(self) -> Tuple[Build, ...]:
+        """(platform, version, flavour) of every //dist target, built or not."""
+        return tuple(
+            (platform, version, flavour)
+            for version in self.versions
+            for platform in self.platforms
+            for flavour in self.flavours(version)
+        )
+
+    def unavailable(self, platform: Platform, version: CPythonVersion) -> str:
+        """Why the build does not implement this cell, and what it does implement; "" if it does."""
+        reason = platform.cpython_unavailable or version.unavailable
+        if not reason:
+            return ""
+        platforms = ", ".join(p.triple for p in self.platforms if p.builds_cpython)
+        versions = ", ".join(v.minor for v in self.versions if not v.unavailable)
+        return (
+            f"{reason} Built today: CPython {versions} for {platforms} (README, 'CPython builds')."
+        )
+
+
+BUILD_MATRIX = BuildMatrix()

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from cpython_fips.matrix import BUILD_MATRIX, FLAVOURS, flavour_error, version_key
+
+
+def test_versions_compare_as_numbers() -> None:
+    assert version_key("3.9") < version_key("3.10") < version_key("3.13")
+    assert [v.key for v in BUILD_MATRIX.versions] == sorted(v.key for v in BUILD_MATRIX.versions)
+
+
+def test_freethreaded_flavours_need_313() -> None:
+    assert flavour_error("3.12", "freethreaded+noopt") == (
+        "the flavour 'freethreaded+noopt' needs CPython 3.13 or later, not 3.12"
+    )
+    assert flavour_error("3.13", "freethreaded+pgo+lto") is None
+    assert flavour_error("3.10", "noopt") is None
+    assert "unknown flavour 'fast'" in str(flavour_error("3.13", "fast"))
+
+
+def test_every_distribution_has_its_own_name() -> None:
+    names = [
+        f"cpython-{version.minor}-{platform.dist_name}{flavour.dist_suffix}"
+        for platform, version, flavour in BUILD_MATRIX.distributions()
+    ]
+    assert len(names) == len(set(names))
+    # 5 versions x 3 platforms x 2 flavours, and 2 freethreaded ones for 3.13 and 3.14.
+    assert len(names) == 5 * 3 * 2 + 2 * 3 * 2
+    assert (
+        "cpython-3.14-x86_64-linux" in names
+        and "cpython-3.12-x86_64-linux-freethreaded" not in names
+    )
+
+
+def test_unbuilt_cells_say_why_and_what_is_built() -> None:
+    macos = BUILD_MATRIX.platform("macos-arm64")
+    [v313] = [v for v in BUILD_MATRIX.versions if v.minor == "3.13"]
+    message = BUILD_MATRIX.unavailable(macos, v313)
+    assert message.startswith("CPython for aarch64-apple-darwin is not built yet")
+    assert "Built today: CPython 3.11, 3.12, 3.13, 3.14 for x86_64-unknown-linux-gnu" in message
+    x86_64 = BUILD_MATRIX.platform("linux-x86_64")
+    assert BUILD_MATRIX.unavailable(x86_64, v313) == ""
+    built = {(p.name, v.minor, f.name) for p, v, f in BUILD_MATRIX.cpython_builds()}
+    assert ("linux-x86_64", "3.13", "noopt") in built and (
+        "linux-x86_64",
+        "3.10",
+        "noopt",
+    ) not in built
+    assert len(built) == 4 * len([f for f in FLAVOURS if not f.freethreaded]) + 2 * 2
+
+
+def test_unknown_platform() -> None:
+    with pytest.raises(ValueError, match="unknown platform 'linux-riscv64'; the platforms are"):
+        BUILD_MATRIX.platform("linux-riscv64")
+
+
+def test_cross_settings() -> None:
+    x86_64, aarch64 = BUILD_MATRIX.platform("linux-x86_64"), BUILD_MATRIX.platform("linux-aarch64")
+    assert x86_64.library_env() == {} and x86_64.openssl_env() == {}
+    assert aarch64.library_env() == {"HOST_TRIPLE": "aarch64-linux-gnu"}
+    assert aarch64.openssl_env()["CROSS_COMPILE"] == "aarch64-linux-gnu-"

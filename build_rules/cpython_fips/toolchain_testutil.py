@@ -1,0 +1,51 @@
+"""RuleRunner tests that run real build steps: the repository files the rules need, and the
+options that point Pants at the locally built pex tool."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from pants.testutil.rule_runner import RuleRunner
+
+# What the rules need from the repository: the runner, its resolve and the toolchains' locks.
+REPO_FILES = (
+    "3rdparty/python/BUILD",
+    "3rdparty/python/ci-requirements.txt",
+    "3rdparty/python/plugins-requirements.txt",
+    "3rdparty/python/tools-requirements.txt",
+    "3rdparty/python/tools.lock",
+    "build_rules/cpython_fips/runner/BUILD",
+    "build_rules/cpython_fips/runner/container_runner.py",
+    "build_rules/cpython_fips/runner/apt-root.sh",
+    "build_rules/cpython_fips/runner/lock.sh",
+    "build_rules/cpython_fips/runner/make-image.sh",
+    "sources/toolchain/BUILD",
+    "sources/toolchain/linux-x86_64.lock",
+)
+PEX_VERSION = "v2.1.137"
+PEX_SHA256 = "4d9441e1672e636527ea430e8c59b0884d823dd8ce61ba3f8ecaa443a215087f"
+
+
+def copy_repo_files(rule_runner: RuleRunner, paths: Iterable[str] = REPO_FILES) -> None:
+    """Copies files of the repository (the test's working directory) into the build root."""
+    rule_runner.write_files({path: Path(path).read_text() for path in paths})
+
+
+def set_options(rule_runner: RuleRunner) -> None:
+    """(Re)starts the session: results then come from Pants' caches, not from memory."""
+    bootstrap_cache = os.environ["PANTS_BOOTSTRAP_CACHE"]
+    known = [f"{PEX_VERSION}|linux_x86_64|{PEX_SHA256}|4098294"]
+    rule_runner.set_options(
+        [
+            "--python-interpreter-constraints=['CPython==3.9.*']",
+            "--python-enable-resolves",
+            "--python-resolves={'tools': '3rdparty/python/tools.lock', 'plugins': 'unused.lock', "
+            "'ci': 'unused.lock'}",
+            f"--pex-cli-version={PEX_VERSION}",
+            f"--pex-cli-known-versions={known!r}",
+            f"--pex-cli-url-template=file://{bootstrap_cache}/pex-{{version}}",
+        ],
+        env_inherit={"PATH", "HOME", "PYENV_ROOT"},
+    )
