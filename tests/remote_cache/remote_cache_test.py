@@ -1,11 +1,11 @@
 """The remote cache for real: `./pants` with `pants.remote-cache.toml` against a BuildGrid server
 on loopback, its address and credentials taken from the environment.
 
-OpenSSL is built with an empty local cache while writing to the server; the server is restarted
-(its store is on disk and in redis) and the local cache is wiped; the second build must take every
-cacheable process from the server, as Pants' own workunits and counters report it. Then a server
-that refuses the credentials, and one that is not there: the build succeeds locally and Pants
-warns once, not once per step."""
+libedit (and ncurses, which it builds against) is built with an empty local cache while writing
+to the server; the server is restarted (its store is on disk and in redis) and the local cache is
+wiped; the second build must take every cacheable process from the server, as Pants' own
+workunits and counters report it. Then a server that refuses the credentials, and one that is not
+there: the build succeeds locally and Pants warns once, not once per step."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from images import ensure_image
 from pants_launcher_test import REPO, pants
 from remote_cache.buildgrid_server import BuildGridServer, free_port
 
-WORKLOAD = "sources/openssl:linux-x86_64"
+# Two build steps, one built against the other's result (a few minutes less of CPU than OpenSSL,
+# which the other tests build).
+WORKLOAD = "sources/libraries:libedit-linux-x86_64"
 # A small step, for the runs where the cache is unusable and everything builds locally.
 SMALL_WORKLOAD = "sources/libraries:zlib-linux-x86_64"
 BUILDGRID_PEX = REPO / "tests.remote_cache/buildgrid.pex"
@@ -107,7 +109,7 @@ def test_wiped_local_cache_restores_every_step_from_the_remote(
     server: BuildGridServer, tmp_path: Path
 ) -> None:
     credentials = {"authorization": f"Bearer {server.bearer_token()}"}
-    output = REPO / "artifacts/openssl/linux-x86_64"
+    output = REPO / "artifacts/libraries/libedit-linux-x86_64"
 
     # The toolchain image first: a step whose image is missing runs twice (the first attempt
     # reports the image missing, the second runs once it is made), which the counters below
@@ -117,6 +119,7 @@ def test_wiped_local_cache_restores_every_step_from_the_remote(
     cold = package(WORKLOAD, tmp_path / "cold", server.address, credentials, timeout=2700)
     built = cold.cacheable()
     assert built[f"Build {WORKLOAD}"] == "Ran"
+    assert built["Build sources/libraries:ncurses-linux-x86_64"] == "Ran"
     assert set(built.values()) == {"Ran"}, built
     assert cold.counters["remote_cache_requests_uncached"] == len(built)
     assert cold.counters["remote_cache_write_errors"] == 0
