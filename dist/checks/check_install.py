@@ -4,14 +4,17 @@
 
 Checks: the extension modules that EXTENSION_MODULES (the `cpython` target's list, e.g.
 sources/cpython/extension-modules.txt) requires import, and those it says are built in are; ssl
-uses our
-OpenSSL; the configuration names no path of the build (so extension builds work); venv and pip
-work. With --fips (after OPENSSL_CONF and OPENSSL_MODULES are set as the README says): MD5 is
-refused, SHA-256 works. Prints one line per check; exits 1 if any failed.
+uses our OpenSSL; no configuration variable names a path of the build (so extension builds
+work); venv and pip work. With --fips (after OPENSSL_CONF and OPENSSL_MODULES are set as the
+README says): every hash used for security comes from the FIPS provider or raises ValueError
+(MD5, BLAKE2, HMAC-MD5...), usedforsecurity=False still works, TLS offers no ChaCha20; without
+--fips, all of them work. Prints one line per check; exits 1 if any failed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import importlib
 import os
 import re
@@ -20,14 +23,11 @@ import sys
 import sysconfig
 import tempfile
 
-# Where the build found its inputs, and its prefix (a whole path component: the tree may well
-# be unpacked under some other .../install): none may reach a tool that builds extension modules.
+# Where the build found its inputs (/in/...), its build tree (/tmp/build), a Pants sandbox, and
+# its prefix (a whole path component: the tree may well be unpacked under some other
+# .../install): no configuration variable may name one.
 BUILD_PATHS = re.compile(
-    r"/in/deps|/in/openssl|/tmp/build|(?:^|[\s=:,'\"]|-[A-Za-z])/install(?=/|\s|$)"
-)
-BUILD_VARIABLES = (
-    "CC", "CXX", "CFLAGS", "CPPFLAGS", "LDFLAGS", "LDSHARED", "CCSHARED", "LIBS", "INCLUDEPY",
-    "LIBDIR", "LIBPL", "BINDIR", "CONFINCLUDEPY", "BLDSHARED", "LINKFORSHARED",
+    r"/in/|/tmp/build|pants-sandbox|(?:^|[\s=:,'\"]|-[A-Za-z])/install(?=/|\s|$)"
 )
 # SHA-256 of "abc" (FIPS 180-2, appendix B.1).
 SHA256_ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -81,9 +81,12 @@ def check_relocated() -> None:
     check("LIBDIR is under the interpreter's own prefix",
           sysconfig.get_config_var("LIBDIR") == os.path.join(prefix, "lib"),
           f"{sysconfig.get_config_var('LIBDIR')} vs {prefix}")
-    leaks = [f"{name}={sysconfig.get_config_var(name)!r}" for name in BUILD_VARIABLES
-             if BUILD_PATHS.search(str(sysconfig.get_config_var(name) or ""))]
-    check("the build configuration names no path of the build", not leaks, "; ".join(leaks))
+    variables = sysconfig.get_config_vars()
+    # The interpreter's own prefix may be anywhere, even below /in (the runtime checks).
+    leaks = [f"{name}={value!r}" for name, value in sorted(variables.items())
+             if BUILD_PATHS.search(str(value).replace(prefix, "<prefix>"))]
+    check(f"none of the {len(variables)} configuration variables names a path of the build",
+          not leaks, "; ".join(leaks))
 
 
 def check_venv_and_pip() -> None:
@@ -98,22 +101,95 @@ def check_venv_and_pip() -> None:
                   (pip.stdout + pip.stderr).strip()[-500:])
 
 
+# Calls whose hash is used for security (the default): in FIPS mode they must come from the FIPS
+# provider or raise ValueError, never from CPython's own code (sources/openssl/FIPS.md).
+REFUSED_IN_FIPS_MODE = {
+    "hashlib.md5(b'x')": lambda: hashlib.md5(b"x"),
+    "hashlib.new('md5')": lambda: hashlib.new("md5"),
+    "hashlib.blake2b(b'x')": lambda: hashlib.blake2b(b"x"),
+    "hashlib.blake2s(b'x')": lambda: hashlib.blake2s(b"x"),
+    "hashlib.new('blake2b')": lambda: hashlib.new("blake2b"),
+    "hmac.new(b'k', b'x', 'md5')": lambda: hmac.new(b"k", b"x", "md5"),
+    "hmac.new(b'k', b'x', hashlib.md5)": lambda: hmac.new(b"k", b"x", hashlib.md5),
+    "hmac.digest(b'k', b'x', 'md5')": lambda: hmac.digest(b"k", b"x", "md5"),
+    "hmac.new(b'k', b'x', 'blake2b')": lambda: hmac.new(b"k", b"x", "blake2b"),
+    "hashlib.pbkdf2_hmac('md5', ...)": lambda: hashlib.pbkdf2_hmac("md5", b"p", b"s" * 16, 1000),
+}
+# Not for security (checksums, cache keys): served by a non-FIPS provider on request, in FIPS mode
+# too; and the FIPS-approved hashes. Each: the call, and its digest of b"abc" (RFC 1321, FIPS 180-2,
+# FIPS 202, RFC 7693 test vectors).
+ALLOWED_IN_FIPS_MODE = {
+    "hashlib.md5(b'abc', usedforsecurity=False)": (
+        lambda: hashlib.md5(b"abc", usedforsecurity=False), "900150983cd24fb0d6963f7d28e17f72"),
+    "hashlib.new('md5', b'abc', usedforsecurity=False)": (
+        lambda: hashlib.new("md5", b"abc", usedforsecurity=False),
+        "900150983cd24fb0d6963f7d28e17f72"),
+    "hashlib.sha1(b'abc', usedforsecurity=False)": (
+        lambda: hashlib.sha1(b"abc", usedforsecurity=False),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"),
+    "hashlib.blake2s(b'abc', usedforsecurity=False)": (
+        lambda: hashlib.blake2s(b"abc", usedforsecurity=False),
+        "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982"),
+    "hashlib.sha1(b'abc')": (
+        lambda: hashlib.sha1(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d"),
+    "hashlib.sha256(b'abc')": (lambda: hashlib.sha256(b"abc"), SHA256_ABC),
+    "hashlib.sha3_256(b'abc')": (
+        lambda: hashlib.sha3_256(b"abc"),
+        "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"),
+}
+
+
+def refused(call) -> str:
+    """Empty if `call` raises ValueError, else what it returned."""
+    try:
+        result = call()
+    except ValueError:
+        return ""
+    return f"returned {result!r}"
+
+
+def digest_of(call) -> str:
+    try:
+        return call().hexdigest()
+    except ValueError as error:
+        return f"refused: {error}"
+
+
+def import_is_quiet() -> str:
+    """What `import hashlib, hmac` prints in a fresh interpreter (nothing, when it is right)."""
+    run = subprocess.run([sys.executable, "-c", "import hashlib, hmac"], capture_output=True,
+                         text=True)
+    return (run.stdout + run.stderr).strip()
+
+
 def check_fips() -> None:
     import _hashlib
-    try:
-        _hashlib.new("md5")
-        refused = False
-    except ValueError:
-        refused = True
-    check("FIPS: OpenSSL refuses MD5", refused)
-    try:
-        digest = _hashlib.new("sha256", b"abc").hexdigest()
-    except ValueError as error:
-        digest = f"refused: {error}"
-    # Only the fips provider can supply SHA-256 here (base has no digests), so this also shows
-    # that the provider loaded and passed its self-test.
+    check("FIPS: the default property query is fips=yes", _hashlib.get_fips_mode() == 1)
+    check("FIPS: import hashlib, hmac prints nothing", not import_is_quiet(), import_is_quiet())
+    for name, call in REFUSED_IN_FIPS_MODE.items():
+        outcome = refused(call)
+        check(f"FIPS: {name} raises ValueError", not outcome, outcome)
+    # _hashlib's SHA-256 with the default query can only come from the fips provider, so this
+    # also shows that the provider loaded and passed its self-test.
+    digest = digest_of(lambda: _hashlib.new("sha256", b"abc"))
     check("FIPS: SHA-256 works and is right (the fips provider is active)",
           digest == SHA256_ABC, digest)
+    for name, (call, expected) in ALLOWED_IN_FIPS_MODE.items():
+        digest = digest_of(call)
+        check(f"FIPS: {name} works and is right", digest == expected, digest)
+    import ssl
+    context = ssl.create_default_context()
+    chacha = [c["name"] for c in context.get_ciphers() if "CHACHA20" in c["name"]]
+    check("FIPS: ssl.create_default_context() offers no ChaCha20-Poly1305", not chacha, chacha)
+
+
+def check_default_mode() -> None:
+    """Outside FIPS mode, everything as upstream CPython."""
+    import _hashlib
+    check("default mode: FIPS mode is off", _hashlib.get_fips_mode() == 0)
+    for name, call in REFUSED_IN_FIPS_MODE.items():
+        outcome = refused(call)
+        check(f"default mode: {name} works", bool(outcome), "raised ValueError")
 
 
 def main() -> int:
@@ -125,6 +201,8 @@ def main() -> int:
     check_venv_and_pip()
     if "--fips" in flags:
         check_fips()
+    else:
+        check_default_mode()
     return 1 if failures else 0
 
 

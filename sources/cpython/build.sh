@@ -8,6 +8,8 @@
 #   CPYTHON_ARCHIVE, CPYTHON_ARCHIVE_SHA256   the pinned release tarball, or
 #   CPYTHON_SOURCE_TREE, CPYTHON_SOURCE_TREE_DIGEST
 #                          an extracted source tree that stands in for the pin (unpinned build)
+#   CPYTHON_ARCHIVE_PATCHES_DIR  optional: the pin's patches (*.patch below it, `patch -p1`, in
+#                          the sorted order of their paths), applied to either
 #   CPYTHON_FLAVOUR        noopt | pgo+lto | freethreaded+noopt | freethreaded+pgo+lto
 #   CPYTHON_READLINE       readline (GNU readline) or editline (libedit, 3.13+)
 #   CPYTHON_EXTENSION_MODULES  the modules it must build, and the test modules
@@ -63,6 +65,17 @@ interpreter_in() {
     echo "${found[0]}"
 }
 
+apply_patches() {
+    local patches=() patch
+    [ -n "${CPYTHON_ARCHIVE_PATCHES_DIR:-}" ] || return 0
+    mapfile -t patches < <(find "$CPYTHON_ARCHIVE_PATCHES_DIR" -type f -name '*.patch' | LC_ALL=C sort)
+    [ "${#patches[@]}" -gt 0 ] || die "no *.patch in $CPYTHON_ARCHIVE_PATCHES_DIR"
+    for patch in "${patches[@]}"; do
+        log "applying patch ${patch#"$CPYTHON_ARCHIVE_PATCHES_DIR"/}"
+        patch -p1 --forward --batch <"$patch"
+    done
+}
+
 unpack() {
     mkdir -p "$SRC"
     if [ -n "${CPYTHON_SOURCE_TREE:-}" ]; then
@@ -74,6 +87,7 @@ unpack() {
         tar -xf "$CPYTHON_ARCHIVE" -C "$SRC" --strip-components=1 --no-same-owner
     fi
     cd "$SRC"
+    apply_patches
     VERSION=$(sed -n 's/^#define PY_VERSION[[:space:]]*"\(.*\)"/\1/p' Include/patchlevel.h)
     MINOR=$(cut -d. -f1,2 <<<"$VERSION")
     [ -n "$VERSION" ] || die "no PY_VERSION in Include/patchlevel.h"
@@ -95,6 +109,10 @@ configure_args() {
         --with-dbmliborder=
         # No nis (3.12 and older): libnsl is not on the systems we run on.
         py_cv_module_nis=n/a
+        # MD5, SHA-1, SHA-2 and SHA-3 come from OpenSSL only, so that in FIPS mode no hash used
+        # for security can fall back to CPython's own code (FIPS.md); BLAKE2, which OpenSSL's
+        # FIPS provider lacks, stays built in and the pin's hashlib patch confines it.
+        --with-builtin-hashlib-hashes=blake2
     )
     case $FLAVOUR in
         *pgo+lto) args+=(--enable-optimizations --with-lto) ;;
@@ -196,9 +214,8 @@ publish() {
     cp -a "$STAGE$BUILD_PREFIX" "$OUT/install"
     install_fips_files
     log "making the installed configuration relocatable"
-    # Only the inputs' paths: the build directory stays in the variables that describe the
-    # build tree itself (abs_builddir, RUNSHARED, TESTPYTHON...), which nothing installed uses.
-    python3 "$HERE/relocate.py" "$OUT/install" "$BUILD_PREFIX" "$DEPS_PREFIX" "$OPENSSL_PREFIX"
+    # No path of the build's inputs or of its build tree stays in the configuration.
+    python3 "$HERE/relocate.py" "$OUT/install" "$BUILD_PREFIX" "$SRC" "$DEPS_PREFIX" "$OPENSSL_PREFIX"
     # relocate.py deleted the byte-code of the _sysconfigdata it rewrote. Compile it again with the
     # installed interpreter, hash-checked (SOURCE_DATE_EPOCH is set) like the rest of the stdlib:
     # byte-code written on import would record the build's wall-clock time as the source's

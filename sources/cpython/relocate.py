@@ -1,6 +1,6 @@
 """Makes an installed CPython's build configuration relocatable and free of the build's paths.
 
-Usage: relocate.py INSTALL_TREE BUILD_PREFIX BUILD_PATH...
+Usage: relocate.py INSTALL_TREE BUILD_PREFIX BUILD_TREE BUILD_PATH...
 
 CPython records its build configuration in `_sysconfigdata_*.py`, the `Makefile` and
 `python-config` under `lib/pythonX.Y/config-*`, and pkg-config files. Extension module builds
@@ -13,9 +13,12 @@ container break them, the most common complaint about relocated CPython builds. 
   it is imported (the literal stays a plain dict that static parsers can read, and tools that
   rewrite the prefix in place keep working);
 - points pkg-config files at their own directory (`${pcfiledir}`);
-- fails if a configuration variable that tools build with, a pkg-config file or python-config
-  still names a BUILD_PATH. (Informational records such as CONFIG_ARGS and the Makefile's
-  abs_srcdir keep them: they say how the interpreter was built.)
+- gives the variables that describe the build tree (abs_builddir, RUNSHARED, TESTPYTHON...) a
+  neutral value: BUILD_TREE becomes `.`, the build directory relative to itself;
+- keeps the options of CONFIG_ARGS, but not the paths in them: a BUILD_PATH becomes its last
+  component (`PKG_CONFIG_LIBDIR=deps/lib/pkgconfig`);
+- fails if any configuration variable, the Makefile, a pkg-config file or python-config still
+  names BUILD_TREE or a BUILD_PATH.
 
 Runs on any Python 3 (the toolchain's), so it works for cross builds too.
 """
@@ -23,6 +26,7 @@ Runs on any Python 3 (the toolchain's), so it works for cross builds too.
 from __future__ import annotations
 
 import ast
+import posixpath
 import pprint
 import re
 import sys
@@ -51,8 +55,9 @@ del _relocate
 def option_scrubber(build_paths: List[str]) -> Callable[[str], str]:
     """Removes -I, -L and -Wl,-rpath options naming a build path, and tidies spaces."""
     alternatives = "|".join(re.escape(path.rstrip("/")) for path in build_paths)
+    # An option starts a line or a value, or follows a blank or the `=` of a Makefile line.
     option = re.compile(
-        rf"(?:^|(?<=\s))(?:-I|-L|-Wl,-rpath,|-Wl,-rpath=|-Wl,--enable-new-dtags,-rpath=)\s*"
+        rf"(?:^|(?<=[\s=]))(?:-I|-L|-Wl,-rpath,|-Wl,-rpath=|-Wl,--enable-new-dtags,-rpath=)\s*"
         rf"(?:{alternatives})(?:/\S*)?(?=\s|$)"
     )
 
@@ -61,17 +66,30 @@ def option_scrubber(build_paths: List[str]) -> Callable[[str], str]:
         for line in text.split("\n"):
             scrubbed = option.sub("", line)
             if scrubbed != line:
-                scrubbed = re.sub(r"[ \t]{2,}", " ", scrubbed).rstrip()
+                # The blanks left where an option was (never a Makefile recipe's leading tab).
+                scrubbed = re.sub(r"(?<=\S)[ \t]{2,}", " ", scrubbed).lstrip(" ").rstrip()
             lines.append(scrubbed)
         return "\n".join(lines)
 
     return scrub
 
 
-# Variables that record the build rather than tell tools how to build.
-INFORMATIONAL_VARIABLES = frozenset(
-    {"CONFIG_ARGS", "abs_builddir", "abs_srcdir", "srcdir", "TZPATH", "PY_SUPPORT_TIER"}
-)
+def path_neutraliser(build_tree: str, build_paths: List[str]) -> Callable[[str], str]:
+    """Replaces the build tree with `.` and each build path with its last component, wherever
+    they remain (records of the build, not options: those are removed first)."""
+    replacements = {build_tree.rstrip("/"): "."}
+    replacements.update(
+        {path.rstrip("/"): posixpath.basename(path.rstrip("/")) for path in build_paths}
+    )
+    pattern = re.compile(
+        "|".join(re.escape(path) for path in sorted(replacements, key=len, reverse=True))
+        + r"(?=/|$|[\s'\":,;)])"
+    )
+
+    def neutralise(text: str) -> str:
+        return pattern.sub(lambda match: replacements[match.group(0)], text)
+
+    return neutralise
 
 
 def rewrite_sysconfigdata(
@@ -104,19 +122,23 @@ def rewrite_pkgconfig(path: Path, scrub: Callable[[str], str], build_prefix: str
     path.write_text(text)
 
 
-def main(tree: Path, build_prefix: str, build_paths: List[str]) -> int:
-    scrub = option_scrubber(build_paths)
+def main(tree: Path, build_prefix: str, build_tree: str, build_paths: List[str]) -> int:
+    remove_options = option_scrubber(build_paths)
+    neutralise = path_neutraliser(build_tree, build_paths)
+
+    def scrub(text: str) -> str:
+        return neutralise(remove_options(text))
+
     leaks = []
 
     def check(where: str, text: str) -> None:
-        leaks.extend(f"{where}: {path}" for path in build_paths if path in text)
+        leaks.extend(f"{where}: {path}" for path in [build_tree, *build_paths] if path in text)
 
     [libdir] = tree.glob("lib/python3.*[0-9t]")
     for data in sorted(libdir.glob("_sysconfigdata_*.py")):
         variables = rewrite_sysconfigdata(data, scrub, build_prefix)
         for key, value in variables.items():
-            if key not in INFORMATIONAL_VARIABLES:
-                check(f"{data.relative_to(tree)} {key}", str(value))
+            check(f"{data.relative_to(tree)} {key}", str(value))
         print(f"    relocatable: {data.relative_to(tree)}")
     for pc in sorted((tree / "lib" / "pkgconfig").glob("*.pc")):
         rewrite_pkgconfig(pc, scrub, build_prefix)
@@ -125,8 +147,7 @@ def main(tree: Path, build_prefix: str, build_paths: List[str]) -> int:
     for config in [*libdir.glob("config-*/Makefile"), *tree.glob("bin/python3*-config")]:
         if not config.is_symlink():
             config.write_text(scrub(config.read_text()))
-            if config.name != "Makefile":
-                check(str(config.relative_to(tree)), config.read_text())
+            check(str(config.relative_to(tree)), config.read_text())
             print(f"    scrubbed:    {config.relative_to(tree)}")
     # Byte-compiled caches of the rewritten module would hold the old values.
     for cache in libdir.glob("__pycache__/_sysconfigdata_*"):
@@ -139,6 +160,6 @@ def main(tree: Path, build_prefix: str, build_paths: List[str]) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
+    if len(sys.argv) < 5:
         sys.exit(__doc__)
-    sys.exit(main(Path(sys.argv[1]), sys.argv[2], sys.argv[3:]))
+    sys.exit(main(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]))

@@ -151,6 +151,12 @@ check_md5_refused() {
     else
         pass "openssl dgst -md5 is refused even with the default provider loaded (fips=yes)"
     fi
+    # The default provider answers an explicit non-FIPS query (checksums, not security).
+    if printf abc | fips_openssl "$TREE" dgst -md5 -propquery fips=no >/dev/null 2>&1; then
+        pass "openssl dgst -md5 with the explicit query fips=no works (default provider)"
+    else
+        fail "openssl dgst -md5 -propquery fips=no is refused: the default provider is not active"
+    fi
 }
 
 check_sha256_works() {

@@ -10,7 +10,7 @@ from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact
 from pants.engine.addresses import Address
 from pants.engine.fs import AddPrefix, Digest, MergeDigests, RemovePrefix
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import HydratedSources, HydrateSourcesRequest, SourcesField
+from pants.engine.target import HydratedSources, HydrateSourcesRequest, SourcesField, Target
 from pants.util.frozendict import FrozenDict
 
 from cpython_fips.components.target_types import (
@@ -65,16 +65,24 @@ async def package_install_tree(build: ComponentBuild, kind: str) -> BuiltPackage
     return BuiltPackage(digest, (BuiltPackageArtifact(path),))
 
 
+async def pin_patches(pin: Target) -> Optional[Tuple[str, Digest]]:
+    """The patches of a `source_archive` as `(directory, digest)`: the directory to mount them
+    at, below the input root, and their files relative to the pin's BUILD directory. None if
+    the pin has no patches."""
+    hydrated = await Get(HydratedSources, HydrateSourcesRequest(pin[SourceArchivePatchesField]))
+    if not hydrated.snapshot.files:
+        return None
+    flat = await Get(Digest, RemovePrefix(hydrated.snapshot.digest, pin.address.spec_path))
+    return f"{PATCHES_DIR}/{pin.address.target_name}", flat
+
+
 @rule(desc="Build a component")
 async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
     toolchain = await referenced_target(request.toolchain)
     pin_targets = [await referenced_target(field) for _, field in request.archives]
     pins = [SourceArchivePin.from_target(target) for target in pin_targets]
     fetched = await MultiGet(Get(FetchedSourceArchive, SourceArchivePin, pin) for pin in pins)
-    patches = await MultiGet(
-        Get(HydratedSources, HydrateSourcesRequest(target[SourceArchivePatchesField]))
-        for target in pin_targets
-    )
+    patches = [await pin_patches(target) for target in pin_targets]
     script, *files = await MultiGet(
         Get(HydratedSources, HydrateSourcesRequest(field))
         for field in (request.script, *request.files)
@@ -85,12 +93,9 @@ async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
     for (variable, _), pin, archive, pin_patches in zip(request.archives, pins, fetched, patches):
         env[variable] = f"/in/{SOURCES_DIR}/{pin.filename}"
         layout.append(await Get(Digest, AddPrefix(archive.digest, SOURCES_DIR)))
-        if pin_patches.snapshot.files:
-            patches_dir = f"{PATCHES_DIR}/{pin.name}"
+        if pin_patches:
+            patches_dir, flat = pin_patches
             env[f"{variable}_PATCHES_DIR"] = f"/in/{patches_dir}"
-            flat = await Get(
-                Digest, RemovePrefix(pin_patches.snapshot.digest, pin.address.spec_path)
-            )
             layout.append(await Get(Digest, AddPrefix(flat, patches_dir)))
     layout.extend(
         await MultiGet(Get(Digest, AddPrefix(tree, name)) for name, tree in request.input_trees)

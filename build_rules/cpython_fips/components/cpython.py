@@ -31,6 +31,7 @@ from cpython_fips.components.build import (
     ComponentBuild,
     ComponentBuildRequest,
     package_install_tree,
+    pin_patches,
 )
 from cpython_fips.components.libraries import (
     DEPS_DIR,
@@ -215,6 +216,12 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
         input_trees.append((SOURCE_TREE_DIR, tree.digest))
         env["CPYTHON_SOURCE_TREE"] = f"/in/{SOURCE_TREE_DIR}"
         env["CPYTHON_SOURCE_TREE_DIGEST"] = tree.digest.fingerprint
+        # The pin's patches (FIPS semantics, ...) belong to the minor version: the tree that
+        # stands in for its archive gets them too.
+        patches = await pin_patches(pin_target)
+        if patches:
+            input_trees.append(patches)
+            env["CPYTHON_ARCHIVE_PATCHES_DIR"] = f"/in/{patches[0]}"
     else:
         archives = (("CPYTHON_ARCHIVE", field_set.source),)
         env["CPYTHON_ARCHIVE_SHA256"] = pin.sha256
