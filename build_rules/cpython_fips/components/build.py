@@ -90,11 +90,13 @@ async def build_component(request: ComponentBuildRequest) -> ComponentBuild:
 
     env = dict(request.env)
     layout = []
-    for (variable, _), pin, archive, pin_patches in zip(request.archives, pins, fetched, patches):
+    for (variable, _), pin, archive, mounted_patches in zip(
+        request.archives, pins, fetched, patches
+    ):
         env[variable] = f"/in/{SOURCES_DIR}/{pin.filename}"
         layout.append(await Get(Digest, AddPrefix(archive.digest, SOURCES_DIR)))
-        if pin_patches:
-            patches_dir, flat = pin_patches
+        if mounted_patches:
+            patches_dir, flat = mounted_patches
             env[f"{variable}_PATCHES_DIR"] = f"/in/{patches_dir}"
             layout.append(await Get(Digest, AddPrefix(flat, patches_dir)))
     layout.extend(
