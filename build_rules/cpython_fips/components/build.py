@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Address
 from pants.engine.fs import AddPrefix, Digest, MergeDigests, RemovePrefix
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
@@ -14,6 +14,10 @@ from pants.engine.target import HydratedSources, HydrateSourcesRequest, SourcesF
 from pants.util.frozendict import FrozenDict
 
 from cpython_fips.components.target_types import (
+    ComponentEnvField,
+    ComponentFilesField,
+    ComponentScriptField,
+    ComponentTimeoutField,
     ComponentToolchainField,
     SourceArchiveReferenceField,
 )
@@ -27,6 +31,17 @@ from cpython_fips.upstream.target_types import SourceArchivePatchesField
 # their patches below.
 SOURCES_DIR = "sources"
 PATCHES_DIR = "patches"
+
+
+@dataclass(frozen=True)
+class ComponentFieldSet(PackageFieldSet):
+    """The fields every component target has; each kind's field set adds its own."""
+
+    toolchain: ComponentToolchainField
+    script: ComponentScriptField
+    files: ComponentFilesField
+    env: ComponentEnvField
+    timeout: ComponentTimeoutField
 
 
 @dataclass(frozen=True)

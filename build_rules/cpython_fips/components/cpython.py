@@ -30,6 +30,7 @@ from pants.util.logging import LogLevel
 from cpython_fips.components.build import (
     ComponentBuild,
     ComponentBuildRequest,
+    ComponentFieldSet,
     package_install_tree,
     pin_patches,
 )
@@ -42,12 +43,7 @@ from cpython_fips.components.libraries import (
 from cpython_fips.components.openssl import OpenSSLFieldSet
 from cpython_fips.components.subsystems import CPythonBuildOptions
 from cpython_fips.components.target_types import (
-    ComponentEnvField,
-    ComponentFilesField,
     ComponentLibrariesField,
-    ComponentScriptField,
-    ComponentTimeoutField,
-    ComponentToolchainField,
     CPythonExtensionModulesField,
     CPythonFlavourField,
     CPythonOpenSSLField,
@@ -102,14 +98,9 @@ class CPythonBuild:
 
 
 @dataclass(frozen=True)
-class CPythonFieldSet(PackageFieldSet):
+class CPythonFieldSet(ComponentFieldSet):
     required_fields = (CPythonFlavourField,)
 
-    toolchain: ComponentToolchainField
-    script: ComponentScriptField
-    files: ComponentFilesField
-    env: ComponentEnvField
-    timeout: ComponentTimeoutField
     source: CPythonSourceField
     flavour: CPythonFlavourField
     openssl: CPythonOpenSSLField

@@ -14,17 +14,10 @@ from pants.util.frozendict import FrozenDict
 from cpython_fips.components.build import (
     ComponentBuild,
     ComponentBuildRequest,
+    ComponentFieldSet,
     package_install_tree,
 )
-from cpython_fips.components.target_types import (
-    ComponentEnvField,
-    ComponentFilesField,
-    ComponentLibrariesField,
-    ComponentScriptField,
-    ComponentTimeoutField,
-    ComponentToolchainField,
-    StaticLibrarySourceField,
-)
+from cpython_fips.components.target_types import ComponentLibrariesField, StaticLibrarySourceField
 from cpython_fips.references import referenced_targets
 
 # Every library is configured for this prefix and mounted there when another component builds
@@ -34,14 +27,9 @@ DEPS_PREFIX = f"/in/{DEPS_DIR}"
 
 
 @dataclass(frozen=True)
-class StaticLibraryFieldSet(PackageFieldSet):
+class StaticLibraryFieldSet(ComponentFieldSet):
     required_fields = (StaticLibrarySourceField,)
 
-    toolchain: ComponentToolchainField
-    script: ComponentScriptField
-    files: ComponentFilesField
-    env: ComponentEnvField
-    timeout: ComponentTimeoutField
     source: StaticLibrarySourceField
     libraries: ComponentLibrariesField
 

@@ -12,14 +12,10 @@ from pants.util.frozendict import FrozenDict
 from cpython_fips.components.build import (
     ComponentBuild,
     ComponentBuildRequest,
+    ComponentFieldSet,
     package_install_tree,
 )
 from cpython_fips.components.target_types import (
-    ComponentEnvField,
-    ComponentFilesField,
-    ComponentScriptField,
-    ComponentTimeoutField,
-    ComponentToolchainField,
     OpenSSLConfigureTargetField,
     OpenSSLFipsProviderSourceField,
     OpenSSLSourceField,
@@ -28,14 +24,9 @@ from cpython_fips.components.target_types import (
 
 
 @dataclass(frozen=True)
-class OpenSSLFieldSet(PackageFieldSet):
+class OpenSSLFieldSet(ComponentFieldSet):
     required_fields = (OpenSSLSourceField,)
 
-    toolchain: ComponentToolchainField
-    script: ComponentScriptField
-    files: ComponentFilesField
-    env: ComponentEnvField
-    timeout: ComponentTimeoutField
     source: OpenSSLSourceField
     fips_provider_source: OpenSSLFipsProviderSourceField
     configure_target: OpenSSLConfigureTargetField
