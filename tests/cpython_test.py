@@ -75,17 +75,14 @@ def run_in(image: str, tree: Path, command: List[str], env: List[str] = []) -> s
     return report
 
 
+def check_install(tree: Path, *flags: str, env: List[str] = []) -> str:
+    """dist/checks/check_install.py, run by the interpreter under test in a bare Debian."""
+    command = [f"{PREFIX}/bin/python3", "/checks/check_install.py", "/extension-modules.txt"]
+    return run_in(ensure_image("test-runtime"), tree, [*command, OPENSSL_VERSION, *flags], env)
+
+
 def test_runs_relocated_without_development_packages(install_tree: Path) -> None:
-    report = run_in(
-        ensure_image("test-runtime"),
-        install_tree,
-        [
-            f"{PREFIX}/bin/python3",
-            "/checks/check_install.py",
-            "/extension-modules.txt",
-            OPENSSL_VERSION,
-        ],
-    )
+    report = check_install(install_tree)
     assert report.count("PASS") >= 7, report
     # Outside FIPS mode, as upstream: the calls FIPS mode refuses work.
     assert "PASS: default mode: hashlib.md5(b'x') works" in report, report
@@ -94,16 +91,9 @@ def test_runs_relocated_without_development_packages(install_tree: Path) -> None
 
 
 def test_fips_mode(install_tree: Path) -> None:
-    report = run_in(
-        ensure_image("test-runtime"),
+    report = check_install(
         install_tree,
-        [
-            f"{PREFIX}/bin/python3",
-            "/checks/check_install.py",
-            "/extension-modules.txt",
-            OPENSSL_VERSION,
-            "--fips",
-        ],
+        "--fips",
         env=[
             f"OPENSSL_CONF={PREFIX}/share/ssl/openssl-fips.cnf",
             f"OPENSSL_MODULES={PREFIX}/share/ssl/ossl-modules",
