@@ -88,6 +88,8 @@ def test_runs_relocated_without_development_packages(install_tree: Path) -> None
     assert "PASS: default mode: hashlib.md5(b'x') works" in report, report
     assert "PASS: default mode: hashlib.blake2b(b'x') works" in report, report
     assert "configuration variables names a path of the build" in report, report
+    assert "PASS: python -m venv --copies works" in report, report
+    assert "PASS: the interpreter does not load libpython*.so" in report, report
 
 
 def test_fips_mode(install_tree: Path) -> None:

@@ -5,7 +5,7 @@
 Checks: the extension modules that EXTENSION_MODULES (the `cpython` target's list, e.g.
 sources/cpython/extension-modules.txt) requires import, and those it says are built in are; ssl
 uses our OpenSSL; no configuration variable names a path of the build (so extension builds
-work); venv and pip work. With --fips (after OPENSSL_CONF and OPENSSL_MODULES are set as the
+work); venv and pip work; the interpreter carries libpython (`venv --copies` works). With --fips (after OPENSSL_CONF and OPENSSL_MODULES are set as the
 README says): every hash used for security comes from the FIPS provider or raises ValueError
 (MD5, BLAKE2, HMAC-MD5...), usedforsecurity=False still works, TLS offers no ChaCha20; without
 --fips, all of them work. Prints one line per check; exits 1 if any failed.
@@ -99,6 +99,25 @@ def check_venv_and_pip() -> None:
                                  capture_output=True, text=True)
             check("pip runs in the venv", pip.returncode == 0,
                   (pip.stdout + pip.stderr).strip()[-500:])
+
+
+def check_static_interpreter() -> None:
+    """The interpreter carries libpython: a copy of it runs anywhere."""
+    with open("/proc/self/maps") as maps:
+        loaded = sorted({line.split()[-1] for line in maps if "libpython" in line})
+    check("the interpreter does not load libpython*.so", not loaded, loaded)
+    with tempfile.TemporaryDirectory() as scratch:
+        venv = os.path.join(scratch, "venv")
+        made = subprocess.run([sys.executable, "-m", "venv", "--copies", "--without-pip", venv],
+                              capture_output=True, text=True)
+        check("python -m venv --copies works", made.returncode == 0, made.stderr.strip()[-500:])
+        if made.returncode == 0:
+            copy = os.path.join(venv, "bin", "python")
+            run = subprocess.run([copy, "-c", "import ssl, sqlite3, sys; print(sys.prefix)"],
+                                 capture_output=True, text=True)
+            check("the venv's copied interpreter runs and imports ssl and sqlite3",
+                  run.returncode == 0 and run.stdout.strip() == venv,
+                  (run.stdout + run.stderr).strip()[-500:])
 
 
 # Calls whose hash is used for security (the default): in FIPS mode they must come from the FIPS
@@ -199,6 +218,7 @@ def main() -> int:
     check_openssl(expected_openssl)
     check_relocated()
     check_venv_and_pip()
+    check_static_interpreter()
     if "--fips" in flags:
         check_fips()
     else:

@@ -155,12 +155,28 @@ build() {
     }
     check_modules_configured
     make_test_modules_shared
+    link_interpreter_statically
     log "make -j$JOBS (flavour $FLAVOUR)"
     make -j"$JOBS"
     log "make install"
     make -j1 install DESTDIR="$STAGE" >"$WORK/install.log" 2>&1 || {
         tail -n 40 "$WORK/install.log"; die "make install failed"
     }
+}
+
+# The interpreter carries the core and the built-in modules itself, linked from their objects as
+# a static build links them, instead of loading libpython.so through $ORIGIN/../lib: a copy of it
+# (`python -m venv --copies`) runs anywhere, and calls into the runtime are direct. libpython.so
+# is still built and installed, for embedders (`python3-config --embed`). Extension modules find
+# the C API in the executable (-export-dynamic, LINKFORSHARED); --exclude-libs,ALL still hides
+# the static libraries' symbols, since Python's own objects are not in an archive.
+link_interpreter_statically() {
+    # shellcheck disable=SC2016  # $(...) are make variables
+    grep -q '^LINK_PYTHON_OBJS=\$(BLDLIBRARY)$' Makefile ||
+        die "the Makefile does not link the interpreter with \$(BLDLIBRARY): update link_interpreter_statically"
+    # shellcheck disable=SC2016  # $(...) are make variables
+    sed -i 's/^LINK_PYTHON_OBJS=.*/LINK_PYTHON_OBJS=$(LIBRARY_OBJS)/' Makefile
+    log "the interpreter links libpython's objects statically"
 }
 
 # configure decides which modules it can build; a missing library must fail the build here, not
