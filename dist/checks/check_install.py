@@ -5,10 +5,12 @@
 Checks: the extension modules that EXTENSION_MODULES (the `cpython` target's list, e.g.
 sources/cpython/extension-modules.txt) requires import, and those it says are built in are; ssl
 uses our OpenSSL; no configuration variable names a path of the build (so extension builds
-work); venv and pip work; the interpreter carries libpython (`venv --copies` works). With --fips (after OPENSSL_CONF and OPENSSL_MODULES are set as the
-README says): every hash used for security comes from the FIPS provider or raises ValueError
-(MD5, BLAKE2, HMAC-MD5...), usedforsecurity=False still works, TLS offers no ChaCha20; without
---fips, all of them work. Prints one line per check; exits 1 if any failed.
+work); started with an argv[0] that names no file, it still finds its prefix; venv and pip
+work; the interpreter carries libpython (`venv --copies` works). With --fips (after OPENSSL_CONF
+and OPENSSL_MODULES are set as the README says): every hash used for security comes from the FIPS
+provider or raises ValueError (MD5, BLAKE2, HMAC-MD5...), usedforsecurity=False still works, TLS
+offers no ChaCha20; without --fips, all of them work. Prints one line per check; exits 1 if any
+failed.
 """
 
 from __future__ import annotations
@@ -87,6 +89,17 @@ def check_relocated() -> None:
              if BUILD_PATHS.search(str(value).replace(prefix, "<prefix>"))]
     check(f"none of the {len(variables)} configuration variables names a path of the build",
           not leaks, "; ".join(leaks))
+
+
+def check_bare_argv0() -> None:
+    """Started with an argv[0] that names no file (exec -a, subprocess's executable=), the
+    interpreter still finds its own prefix (patches/3.13/0002), not the build's --prefix."""
+    run = subprocess.run(["no-such-python", "-c", "import sys, ssl; print(sys.prefix)"],
+                         executable=sys.executable, capture_output=True, text=True)
+    check("an interpreter run with an argv[0] that names no file finds its prefix",
+          run.returncode == 0
+          and os.path.realpath(run.stdout.strip()) == os.path.realpath(sys.prefix),
+          (run.stdout + run.stderr).strip()[-500:])
 
 
 def check_venv_and_pip() -> None:
@@ -218,6 +231,7 @@ def main() -> int:
     check_modules(read_modules(modules_path))
     check_openssl(expected_openssl)
     check_relocated()
+    check_bare_argv0()
     check_venv_and_pip()
     check_static_interpreter()
     if "--fips" in flags:

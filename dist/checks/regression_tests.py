@@ -1,0 +1,90 @@
+"""Runs CPython's own regression tests with the interpreter under test (its `test` package).
+
+    python3 regression_tests.py [--fips]
+
+Without --fips: the tests of DEFAULT_MODE. With --fips (after OPENSSL_CONF and OPENSSL_MODULES
+are set as the README says): those of FIPS_MODE. Tests that cannot work in the runtime checks'
+container are excluded by id, each with its reason (EXCLUDED); tests that need a resource the
+container does not have (network, a terminal...) are skipped by the test suite itself, and every
+skip is reported with its reason. Exits with the test runner's status: non-zero if a test failed,
+or if no test ran.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ElementTree
+
+DEFAULT_MODE = [
+    "test_hashlib", "test_hmac", "test_ssl", "test_venv", "test_sysconfig", "test_embed",
+    "test_capi", "test_ctypes", "test_sqlite3", "test_zlib", "test_lzma", "test_bz2",
+    "test_decimal", "test_uuid", "test_zoneinfo", "test_readline", "test_site", "test_getpath",
+    "test_subprocess", "test_os", "test_socket", "test_json", "test_pickle",
+]
+FIPS_MODE = ["test_hashlib", "test_hmac", "test_ssl"]
+
+# Test ids (fnmatch patterns of regrtest's --ignorefile) that cannot pass in the runtime checks'
+# container, through no fault of the distribution, and why.
+EXCLUDED = {
+    "test.test_ctypes.test_find.FindLibraryLinux.test_find_library_with_gcc":
+        "ctypes.util finds libraries with gcc, and the container has no compiler",
+    "test.test_ctypes.test_find.FindLibraryLinux.test_find_library_with_ld":
+        "ctypes.util finds libraries with ld, and the container has no linker",
+    "test.test_socket.GeneralModuleTests.testGetServBy":
+        "the container has no /etc/services (Debian's netbase), so no service names resolve",
+    "test.test_socket.GeneralModuleTests.testGetaddrinfo":
+        "getaddrinfo(host, 'http') needs /etc/services, which the container does not have",
+}
+
+# A test that hangs is a failure, not a stuck build step.
+TIMEOUT_SECONDS = 900
+
+
+def report(junit_xml: str) -> None:
+    """The failed test cases with their messages, and how many were skipped, by reason, from
+    regrtest's JUnit report."""
+    reasons: collections.Counter = collections.Counter()
+    for case in ElementTree.parse(junit_xml).iter("testcase"):
+        for outcome in case:
+            message = (outcome.get("message") or outcome.text or "").strip()
+            if outcome.tag in ("failure", "error"):
+                print(f"{outcome.tag}: {case.get('name')}: {message[-2000:]}")
+            elif outcome.tag == "skipped":
+                reasons[message or "no reason given"] += 1
+    print(f"skipped test cases: {sum(reasons.values())}")
+    for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
+        print(f"  {count:5d}  {reason}")
+
+
+def main() -> int:
+    fips = "--fips" in sys.argv[1:]
+    tests = FIPS_MODE if fips else DEFAULT_MODE
+    # The suite writes scratch files to its working directory: a fresh one, outside the tree.
+    with tempfile.TemporaryDirectory() as scratch:
+        ignore_file = os.path.join(scratch, "excluded.txt")
+        with open(ignore_file, "w") as ignored:
+            ignored.writelines(f"{test_id}\n" for test_id in EXCLUDED)
+        for test_id, reason in EXCLUDED.items():
+            print(f"excluded: {test_id}: {reason}")
+        junit_xml = os.path.join(scratch, "junit.xml")
+        command = [
+            sys.executable, "-m", "test", f"-j{os.cpu_count() or 1}",
+            f"--timeout={TIMEOUT_SECONDS}", "--ignorefile", ignore_file,
+            "--junit-xml", junit_xml, *tests,
+        ]
+        print("$ " + " ".join(command), flush=True)
+        status = subprocess.run(command, cwd=scratch).returncode
+        if os.path.exists(junit_xml):
+            report(junit_xml)
+    mode = "FIPS mode" if fips else "default mode"
+    print(f"{'PASS' if status == 0 else 'FAIL'}: CPython's regression tests, {mode} "
+          f"(regrtest exited {status})")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
