@@ -6,14 +6,22 @@ with a C compiler (building an extension module against it).
 Then its release archives (`//dist:cpython-3.13-x86_64-linux-noopt`): names,
 python-build-standalone's layout, install_only filtering, stripping that spares the FIPS module,
 deterministic archives, byte-identical output when packaged again. (Validation and the runtime
-checks of each archive run inside the package goal, which fails if they fail.) One module, so
-that the release reuses the build instead of racing it in a second Pants."""
+checks of each archive run inside the package goal, which fails if they fail.)
+
+Then a dry-run release of it (`make-release --dry-run`): SHA256SUMS, the SBOM and provenance
+validated by CycloneDX's and in-toto's libraries, and uv from PyPI installing the interpreter from
+the downloads list (file://), making a venv and building an sdist's C extension against it.
+
+One module, so that the release reuses the build instead of racing it in a second Pants."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import io
+import json
+import os
+import re
 import subprocess
 import tarfile
 import time
@@ -250,3 +258,133 @@ def test_packaging_again_is_a_cache_hit_and_byte_identical(packaged: Dict[str, P
     assert "Validate and archive" in repackaged.stderr
     assert "Starting: Build sources/cpython" not in repackaged.stderr
     assert {kind: sha256(path) for kind, path in archives().items()} == before
+
+
+# The release (`make-release --dry-run`) of the distribution: its files, validated by the formats'
+# own libraries, and a real client, uv, installing and using it from the downloads list.
+UV = REPO / "tests.release/uv.pex"
+RELEASE_VALIDATOR = REPO / "tests.release/validator.pex"
+# A binary wheel, and an sdist whose C extension is compiled against the installed interpreter.
+WHEEL, SDIST = "markupsafe==3.0.3", "mmh3==5.2.0"
+
+
+def commit_the_copy() -> str:
+    """Makes the test's copy of the repository a git worktree with one commit (the provenance
+    names the commit released); returns the commit."""
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "the copy"]):
+        done = subprocess.run([*git, *command], cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    return head.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def dry_run_release(packaged: Dict[str, Path]) -> Path:
+    commit = commit_the_copy()
+    made = pants("make-release", "--dry-run", DIST_TARGET, timeout=1200)
+    assert made.returncode == 0, made.stdout + made.stderr[-5000:]
+    match = re.search(r"^Dry-run release 20261124 in (\S+)/ ", made.stdout, re.MULTILINE)
+    assert match, made.stdout
+    release = REPO / match.group(1)
+    provenance = json.loads((release / "provenance.intoto.json").read_text())
+    resolved = provenance["predicate"]["buildDefinition"]["resolvedDependencies"]
+    assert {"gitCommit": commit} in [dependency["digest"] for dependency in resolved]
+    return release
+
+
+def test_release_files_check_out(dry_run_release: Path, packaged: Dict[str, Path]) -> None:
+    sums: Dict[str, str] = {}
+    for line in (dry_run_release / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        sums[name] = digest
+    sbom = packaged["full"].name.replace(".tar.zst", ".cdx.json")
+    assert sorted(sums) == sorted(
+        [
+            *(p.name for p in packaged.values()),
+            sbom,
+            "download-metadata.json",
+            "provenance.intoto.json",
+        ]
+    )
+    for name, digest in sums.items():
+        assert sha256(dry_run_release / name) == digest, name
+        if name in {p.name for p in packaged.values()}:
+            assert sha256(packaged[kind_of(name)]) == digest, f"{name} differs from the package"
+    validated = subprocess.run(
+        [RELEASE_VALIDATOR, dry_run_release], capture_output=True, text=True, timeout=300
+    )
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+
+
+def uv_env(tmp_path: Path, downloads: Path) -> Dict[str, str]:
+    """uv with its own directories, no configuration, and our downloads list in place of
+    python-build-standalone's."""
+    return {
+        **os.environ,
+        "UV_NO_CONFIG": "1",
+        "UV_CACHE_DIR": str(tmp_path / "cache"),
+        "UV_PYTHON_INSTALL_DIR": str(tmp_path / "pythons"),
+        "UV_PYTHON_BIN_DIR": str(tmp_path / "bin"),
+        "UV_PYTHON_DOWNLOADS_JSON_URL": downloads.as_uri(),
+    }
+
+
+def uv(env: Dict[str, str], *args: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [UV, *map(str, args)], env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def test_uv_installs_and_uses_the_release(dry_run_release: Path, tmp_path: Path) -> None:
+    env = uv_env(tmp_path, dry_run_release / "download-metadata.json")
+    # --offline: the interpreter comes from the downloads list's file:// URL, nowhere else.
+    installed = uv(env, "python", "install", "--offline", "3.13")
+    assert installed.returncode == 0, installed.stderr
+    assert "cpython-3.13.15-linux-x86_64-gnu" in installed.stderr, installed.stderr
+    venv = tmp_path / "venv"
+    made = uv(env, "venv", "--offline", "--managed-python", "--python", "3.13", venv)
+    assert made.returncode == 0, made.stderr
+    python = venv / "bin/python"
+    probe = subprocess.run(
+        [python, "-c", "import ssl, sys; print(sys._base_executable); print(ssl.OPENSSL_VERSION)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.returncode == 0, probe.stderr
+    base_executable, openssl = probe.stdout.splitlines()
+    assert base_executable.startswith(str(tmp_path / "pythons")), base_executable
+    assert openssl.startswith(f"OpenSSL {OPENSSL_VERSION} "), openssl
+    # From the package index: a binary wheel, and an sdist compiled here (gcc, the headers and
+    # sysconfig of the installed archive).
+    wheel = uv(env, "pip", "install", "--python", python, "--only-binary", ":all:", WHEEL)
+    assert wheel.returncode == 0, wheel.stderr
+    sdist = uv(
+        env, "pip", "install", "--python", python, "--no-binary", SDIST.split("==")[0], SDIST
+    )
+    assert sdist.returncode == 0, sdist.stderr
+    used = subprocess.run(
+        [python, "-c", "import markupsafe._speedups, mmh3; print(mmh3.hash('cpython-fips'))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert used.returncode == 0, used.stderr
+    assert used.stdout.strip().lstrip("-").isdigit(), used.stdout
+
+
+def test_uv_refuses_an_archive_whose_sha256_differs(dry_run_release: Path, tmp_path: Path) -> None:
+    listing = json.loads((dry_run_release / "download-metadata.json").read_text())
+    for entry in listing.values():
+        entry["sha256"] = "0" * 64
+    wrong = tmp_path / "wrong-sha256.json"
+    wrong.write_text(json.dumps(listing))
+    env = uv_env(tmp_path, wrong)
+    installed = uv(env, "python", "install", "--offline", "3.13")
+    assert installed.returncode != 0
+    assert "Hash mismatch" in installed.stderr, installed.stderr
+    pythons = tmp_path / "pythons"
+    assert not any(p.name.startswith("cpython-") for p in pythons.glob("*")), list(
+        pythons.glob("*")
+    )
