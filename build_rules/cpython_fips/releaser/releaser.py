@@ -224,7 +224,7 @@ def purl_of(pin: dict) -> PackageURL:
     )
 
 
-def sbom(distribution: Distribution, tag: str, sha256s: Mapping[str, str]) -> str:
+def sbom(distribution: Distribution, tag: str, base_url: str, sha256s: Mapping[str, str]) -> str:
     """A CycloneDX 1.6 SBOM of one distribution: what it bundles, from the source pins."""
     licenses = LicenseFactory()
     components = []
@@ -265,7 +265,7 @@ def sbom(distribution: Distribution, tag: str, sha256s: Mapping[str, str]) -> st
         external_references=[
             ExternalReference(
                 type=ExternalReferenceType.DISTRIBUTION,
-                url=XsUri(archive),
+                url=XsUri(f"{base_url.rstrip('/')}/{archive}"),
                 hashes=[HashType.from_hashlib_alg("sha256", sha256s[archive])],
             )
             for archive in archives
@@ -382,7 +382,7 @@ def make_release(manifest: dict, archives_dir: Path, out_dir: Path) -> List[str]
     written[DOWNLOADS] = (json.dumps(listing, indent=2) + "\n").encode()
     for distribution in distributions:
         name = distribution.archives.full.removesuffix(".tar.zst") + SBOM_SUFFIX
-        written[name] = sbom(distribution, manifest["tag"], sha256s).encode()
+        written[name] = sbom(distribution, manifest["tag"], manifest["base_url"], sha256s).encode()
     written[PROVENANCE] = provenance(distributions, manifest, sha256s).encode()
     for name, content in written.items():
         (out_dir / name).write_bytes(content)
