@@ -327,6 +327,9 @@ def uv_env(tmp_path: Path, downloads: Path) -> Dict[str, str]:
         "UV_PYTHON_INSTALL_DIR": str(tmp_path / "pythons"),
         "UV_PYTHON_BIN_DIR": str(tmp_path / "bin"),
         "UV_PYTHON_DOWNLOADS_JSON_URL": downloads.as_uri(),
+        # The package index is reached with the machine's trust store (which may hold a proxy's
+        # CA), not only uv's built-in roots.
+        "UV_SYSTEM_CERTS": "1",
     }
 
 
