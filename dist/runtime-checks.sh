@@ -28,7 +28,14 @@ for unpacked in /in/unpacked/*; do
     echo "== $kind, FIPS mode"
     in_fips_mode "$python" "$here/checks/check_install.py" "$EXTENSION_MODULES" \
         "$EXPECTED_OPENSSL_VERSION" --fips || failed=1
-    [ -d "$root/lib/python${python##*/python}/test" ] || continue
+    # The full archive ships the test package (the others do not): its regression tests run.
+    [ "$root" = "$unpacked/python/install" ] || continue
+    stdlib=$("$python" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')
+    if [ ! -d "$stdlib/test" ]; then
+        echo "FAIL: the full archive has no $stdlib/test: CPython's regression tests cannot run"
+        failed=1
+        continue
+    fi
     echo "== $kind: CPython's regression tests"
     "$python" "$here/checks/regression_tests.py" || failed=1
     echo "== $kind: CPython's regression tests, FIPS mode"
