@@ -339,6 +339,13 @@ def uv(env: Dict[str, str], *args: object) -> subprocess.CompletedProcess:
     )
 
 
+def output_of(python: Path, code: str) -> str:
+    """What `python -c code` prints; it must succeed."""
+    run = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
 def test_uv_installs_and_uses_the_release(dry_run_release: Path, tmp_path: Path) -> None:
     env = uv_env(tmp_path, dry_run_release / "download-metadata.json")
     # --offline: the interpreter comes from the downloads list's file:// URL, nowhere else.
@@ -349,14 +356,8 @@ def test_uv_installs_and_uses_the_release(dry_run_release: Path, tmp_path: Path)
     made = uv(env, "venv", "--offline", "--managed-python", "--python", "3.13", venv)
     assert made.returncode == 0, made.stderr
     python = venv / "bin/python"
-    probe = subprocess.run(
-        [python, "-c", "import ssl, sys; print(sys._base_executable); print(ssl.OPENSSL_VERSION)"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert probe.returncode == 0, probe.stderr
-    base_executable, openssl = probe.stdout.splitlines()
+    probe = output_of(python, "import ssl, sys; print(sys._base_executable, ssl.OPENSSL_VERSION)")
+    base_executable, openssl = probe.split(" ", 1)
     assert base_executable.startswith(str(tmp_path / "pythons")), base_executable
     assert openssl.startswith(f"OpenSSL {OPENSSL_VERSION} "), openssl
     # From the package index: a binary wheel, and an sdist compiled here (gcc, the headers and
@@ -367,14 +368,8 @@ def test_uv_installs_and_uses_the_release(dry_run_release: Path, tmp_path: Path)
         env, "pip", "install", "--python", python, "--no-binary", SDIST.split("==")[0], SDIST
     )
     assert sdist.returncode == 0, sdist.stderr
-    used = subprocess.run(
-        [python, "-c", "import markupsafe._speedups, mmh3; print(mmh3.hash('cpython-fips'))"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert used.returncode == 0, used.stderr
-    assert used.stdout.strip().lstrip("-").isdigit(), used.stdout
+    used = output_of(python, "import markupsafe._speedups, mmh3; print(mmh3.hash('cpython-fips'))")
+    assert used.lstrip("-").isdigit(), used
 
 
 def test_uv_refuses_an_archive_whose_sha256_differs(dry_run_release: Path, tmp_path: Path) -> None:
