@@ -3,19 +3,22 @@ libraries, then run from another path than the build's in containers that have n
 build's inputs: a bare Debian (imports, our OpenSSL, venv and pip, FIPS mode), and a Debian
 with a C compiler (building an extension module against it).
 
-Then its release archives (`//dist:cpython-3.13-x86_64-linux-noopt`): names,
-python-build-standalone's layout, install_only filtering, stripping that spares the FIPS module,
-deterministic archives, byte-identical output when packaged again. (Validation and the runtime
-checks of each archive run inside the package goal, which fails if they fail.)
+Then the release archives of every CPython version built here (`//dist:cpython-<minor>-x86_64-
+linux-noopt` for 3.10, 3.11 and 3.13, the same tests for each): names, python-build-standalone's
+layout, install_only filtering, stripping that spares the FIPS module, deterministic archives;
+3.13's byte-identical when packaged again. (Validation and the runtime checks of each archive, FIPS
+mode and CPython's own regression tests included, run inside the package goal, which fails if
+they fail.)
 
-Then a dry-run release of it (`make-release --dry-run`): SHA256SUMS, the SBOM and provenance
-validated by CycloneDX's and in-toto's libraries, and uv from PyPI installing the interpreter from
-the downloads list (file://), making a venv and building an sdist's C extension against it.
+Then a dry-run release of them (`make-release --dry-run`): SHA256SUMS, the SBOMs and provenance
+validated by CycloneDX's and in-toto's libraries, and uv from PyPI installing each interpreter
+from the downloads list (file://), making a venv and building an sdist's C extension against it.
 
 One module, so that the release reuses the build instead of racing it in a second Pants."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -26,7 +29,7 @@ import subprocess
 import tarfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import pytest
 
@@ -138,9 +141,14 @@ def test_rebuild_is_a_cache_hit(install_tree: Path) -> None:
     assert f"Starting: Build {TARGET}" not in again.stderr
 
 
-DIST_TARGET = "//dist:cpython-3.13-x86_64-linux-noopt"
 TRIPLE = "x86_64-unknown-linux-gnu"
 FIPS_MODULE = "share/ssl/ossl-modules/fips.so"
+# The CPython versions built here, and the release each one's pin holds (sources/cpython/BUILD).
+RELEASES = {"3.10": "3.10.5", "3.11": "3.11.2", "3.13": "3.13.15"}
+
+
+def dist_target(minor: str) -> str:
+    return f"//dist:cpython-{minor}-{TRIPLE.split('-')[0]}-linux-noopt"
 
 
 def kind_of(name: str) -> str:
@@ -150,18 +158,30 @@ def kind_of(name: str) -> str:
     return "full"
 
 
-def archives() -> Dict[str, Path]:
-    found = (REPO / "artifacts").glob(f"cpython-3.13.*-{TRIPLE}-noopt-*")
+def archives(minor: str) -> Dict[str, Path]:
+    found = (REPO / "artifacts").glob(f"cpython-{minor}.*-{TRIPLE}-noopt-*")
     return {kind_of(path.name): path for path in found}
 
 
-@pytest.fixture(scope="module")
-def packaged(install_tree: Path) -> Dict[str, Path]:
-    built = pants("package", DIST_TARGET, timeout=3300)
+@functools.lru_cache(maxsize=None)
+def package(minor: str) -> Dict[str, Path]:
+    """The three archives of a version's noopt distribution, packaged once per test session."""
+    built = pants("package", dist_target(minor), timeout=3300)
     assert built.returncode == 0, built.stderr[-5000:]
-    found = archives()
+    found = archives(minor)
     assert len(found) == 3, sorted(p.name for p in (REPO / "artifacts").iterdir())
     return found
+
+
+@pytest.fixture(scope="module", params=sorted(RELEASES))
+def minor(request: Any, install_tree: Path) -> str:
+    # After 3.13's install tree: its build brings OpenSSL and the libraries every version shares.
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def packaged(minor: str) -> Dict[str, Path]:
+    return package(minor)
 
 
 def sha256(path: Path) -> str:
@@ -192,29 +212,33 @@ def full_members(path: Path) -> list:
     return listing.stdout.splitlines()
 
 
-def test_names(packaged: Dict[str, Path]) -> None:
-    assert packaged["full"].name == f"cpython-3.13.15-{TRIPLE}-noopt-20261124.tar.zst"
+def test_names(minor: str, packaged: Dict[str, Path]) -> None:
+    release = RELEASES[minor]
+    assert packaged["full"].name == f"cpython-{release}-{TRIPLE}-noopt-20261124.tar.zst"
     assert (
         packaged["install_only"].name
-        == f"cpython-3.13.15-{TRIPLE}-noopt-install_only-20261124.tar.gz"
+        == f"cpython-{release}-{TRIPLE}-noopt-install_only-20261124.tar.gz"
     )
-    assert packaged["install_only_stripped"].name.endswith(
-        "-noopt-install_only_stripped-20261124.tar.gz"
+    assert (
+        packaged["install_only_stripped"].name
+        == f"cpython-{release}-{TRIPLE}-noopt-install_only_stripped-20261124.tar.gz"
     )
 
 
-def test_full_archive_layout(packaged: Dict[str, Path]) -> None:
+def test_full_archive_layout(minor: str, packaged: Dict[str, Path]) -> None:
     members = full_members(packaged["full"])
     assert members[0] == "python/PYTHON.json", members[:3]
     tops = {"/".join(m.split("/")[:2]) for m in members}
     assert {"python/install", "python/build", "python/licenses"} <= tops, tops
-    assert "python/install/bin/python3.13" in members
+    assert f"python/install/bin/python{minor}" in members
+    # CPython's own tests ship in the full archive (the runtime checks run them).
+    assert f"python/install/lib/python{minor}/test/test_ssl.py" in members
     assert "python/build/lib/libcrypto.a" in members
     for component in ("cpython", "openssl-3.5", "sqlite", "zlib"):
         assert any(m.startswith(f"python/licenses/{component}/") for m in members), component
 
 
-def test_install_only_is_filtered_and_deterministic(packaged: Dict[str, Path]) -> None:
+def test_install_only_is_filtered_and_deterministic(minor: str, packaged: Dict[str, Path]) -> None:
     raw = packaged["install_only"].read_bytes()
     assert raw[3] & 0x08 == 0, "the gzip header must not record a file name"
     assert raw[4:8] == b"\0\0\0\0", "the gzip header must not record a time"
@@ -226,13 +250,13 @@ def test_install_only_is_filtered_and_deterministic(packaged: Dict[str, Path]) -
         (946684800, 0, 0, "", "")
     }
     assert all(n.startswith("python/") for n in names)
-    assert "python/bin/python3.13" in names
-    assert not [n for n in names if n.startswith("python/lib/python3.13/test/")]
+    assert f"python/bin/python{minor}" in names
+    assert not [n for n in names if n.startswith(f"python/lib/python{minor}/test/")]
     assert not [n for n in names if "/lib-dynload/_test" in n]
-    assert not [n for n in names if n.endswith("libpython3.13.a")]
+    assert not [n for n in names if n.endswith(f"libpython{minor}.a")]
 
 
-def test_stripped_keeps_the_fips_module(packaged: Dict[str, Path]) -> None:
+def test_stripped_keeps_the_fips_module(minor: str, packaged: Dict[str, Path]) -> None:
     def read(kind: str, member: str) -> bytes:
         with tarfile.open(packaged[kind]) as tar:
             member_file = tar.extractfile(f"python/{member}")
@@ -240,24 +264,25 @@ def test_stripped_keeps_the_fips_module(packaged: Dict[str, Path]) -> None:
             return member_file.read()
 
     assert read("install_only", FIPS_MODULE) == read("install_only_stripped", FIPS_MODULE)
-    library = "lib/libpython3.13.so.1.0"
+    library = f"lib/libpython{minor}.so.1.0"
     assert len(read("install_only_stripped", library)) < len(read("install_only", library))
 
 
-def test_packaging_again_is_a_cache_hit_and_byte_identical(packaged: Dict[str, Path]) -> None:
-    before = {kind: sha256(path) for kind, path in packaged.items()}
-    again = pants("package", DIST_TARGET)
+def test_packaging_again_is_a_cache_hit_and_byte_identical() -> None:
+    target = dist_target("3.13")
+    before = {kind: sha256(path) for kind, path in package("3.13").items()}
+    again = pants("package", target)
     assert again.returncode == 0, again.stderr[-5000:]
     assert "Validate and archive" not in again.stderr
     # A validation-only option changes the packager's cache key, not the archives: it runs
     # again and gives the same bytes; the builds come from the cache. The glibc ceiling 2.31.N
     # allows what 2.31 allows; N differs in every run, so no earlier run's cache entry matches.
     ceiling = f"2.31.{time.time_ns()}"
-    repackaged = pants(f"--release-glibc-max-version={ceiling}", "package", DIST_TARGET)
+    repackaged = pants(f"--release-glibc-max-version={ceiling}", "package", target)
     assert repackaged.returncode == 0, repackaged.stderr[-5000:]
     assert "Validate and archive" in repackaged.stderr
     assert "Starting: Build sources/cpython" not in repackaged.stderr
-    assert {kind: sha256(path) for kind, path in archives().items()} == before
+    assert {kind: sha256(path) for kind, path in archives("3.13").items()} == before
 
 
 # The release (`make-release --dry-run`) of the distribution: its files, validated by the formats'
@@ -280,9 +305,11 @@ def commit_the_copy() -> str:
 
 
 @pytest.fixture(scope="module")
-def dry_run_release(packaged: Dict[str, Path]) -> Path:
+def dry_run_release() -> Path:
+    for each in RELEASES:
+        package(each)
     commit = commit_the_copy()
-    made = pants("make-release", "--dry-run", DIST_TARGET, timeout=1200)
+    made = pants("make-release", "--dry-run", *map(dist_target, RELEASES), timeout=1200)
     assert made.returncode == 0, made.stdout + made.stderr[-5000:]
     match = re.search(r"^Dry-run release 20261124 in (\S+)/ ", made.stdout, re.MULTILINE)
     assert match, made.stdout
@@ -293,24 +320,20 @@ def dry_run_release(packaged: Dict[str, Path]) -> Path:
     return release
 
 
-def test_release_files_check_out(dry_run_release: Path, packaged: Dict[str, Path]) -> None:
+def test_release_files_check_out(dry_run_release: Path) -> None:
     sums: Dict[str, str] = {}
     for line in (dry_run_release / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split("  ", 1)
         sums[name] = digest
-    sbom = packaged["full"].name.replace(".tar.zst", ".cdx.json")
+    packaged = {p.name: p for minor in RELEASES for p in package(minor).values()}
+    sboms = [name.replace(".tar.zst", ".cdx.json") for name in packaged if name.endswith(".zst")]
     assert sorted(sums) == sorted(
-        [
-            *(p.name for p in packaged.values()),
-            sbom,
-            "download-metadata.json",
-            "provenance.intoto.json",
-        ]
+        [*packaged, *sboms, "download-metadata.json", "provenance.intoto.json"]
     )
     for name, digest in sums.items():
         assert sha256(dry_run_release / name) == digest, name
-        if name in {p.name for p in packaged.values()}:
-            assert sha256(packaged[kind_of(name)]) == digest, f"{name} differs from the package"
+        if name in packaged:
+            assert sha256(packaged[name]) == digest, f"{name} differs from the package"
     validated = subprocess.run(
         [RELEASE_VALIDATOR, dry_run_release], capture_output=True, text=True, timeout=300
     )
@@ -346,14 +369,17 @@ def output_of(python: Path, code: str) -> str:
     return run.stdout.strip()
 
 
-def test_uv_installs_and_uses_the_release(dry_run_release: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", sorted(RELEASES))
+def test_uv_installs_and_uses_the_release(
+    dry_run_release: Path, tmp_path: Path, version: str
+) -> None:
     env = uv_env(tmp_path, dry_run_release / "download-metadata.json")
     # --offline: the interpreter comes from the downloads list's file:// URL, nowhere else.
-    installed = uv(env, "python", "install", "--offline", "3.13")
+    installed = uv(env, "python", "install", "--offline", version)
     assert installed.returncode == 0, installed.stderr
-    assert "cpython-3.13.15-linux-x86_64-gnu" in installed.stderr, installed.stderr
+    assert f"cpython-{RELEASES[version]}-linux-x86_64-gnu" in installed.stderr, installed.stderr
     venv = tmp_path / "venv"
-    made = uv(env, "venv", "--offline", "--managed-python", "--python", "3.13", venv)
+    made = uv(env, "venv", "--offline", "--managed-python", "--python", version, venv)
     assert made.returncode == 0, made.stderr
     python = venv / "bin/python"
     probe = output_of(python, "import ssl, sys; print(sys._base_executable, ssl.OPENSSL_VERSION)")
@@ -386,3 +412,96 @@ def test_uv_refuses_an_archive_whose_sha256_differs(dry_run_release: Path, tmp_p
     assert not any(p.name.startswith("cpython-") for p in pythons.glob("*")), list(
         pythons.glob("*")
     )
+
+
+# The monorepo's code on our interpreters: the example service (examples/fips_service). Its own
+# python_tests run in `./pants test ::` and prove which interpreter runs them; these tests cover
+# `run`, `package`, and the provider's released-archive mode.
+SERVICE = "examples/fips_service:service"
+# The version examples/ runs on (pants.toml's [cpython-fips-provider].versions).
+EXAMPLES_VERSION = "3.10"
+INTERPRETERS_CACHE = Path.home() / ".cache/pants/named_caches/cpython_fips_interpreters"
+
+
+def service_output(*options: str) -> dict:
+    ran = pants(*options, "run", SERVICE, timeout=3300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr[-5000:]
+    return json.loads(ran.stdout.strip().splitlines()[-1])
+
+
+def test_run_uses_the_providers_interpreter_in_fips_mode() -> None:
+    package(EXAMPLES_VERSION)
+    output = service_output()
+    assert output["python"] == RELEASES[EXAMPLES_VERSION]
+    assert output["openssl"].startswith(f"OpenSSL {OPENSSL_VERSION} "), output
+    assert output["fips_mode"] is True and output["verified"] is True, output
+    assert str(INTERPRETERS_CACHE) in os.path.realpath(output["executable"]), output
+    # Positive control: with FIPS mode off for user code, the same interpreter runs outside it.
+    assert service_output("--no-cpython-fips-provider-fips-mode")["fips_mode"] is False
+
+
+def test_packaged_service_runs_on_nothing_but_the_install_only_tree(tmp_path: Path) -> None:
+    packaged = pants("package", SERVICE, timeout=3300)
+    assert packaged.returncode == 0, packaged.stderr[-5000:]
+    pex = REPO / "artifacts/examples.fips_service/service.pex"
+    with tarfile.open(package(EXAMPLES_VERSION)["install_only"]) as archive:
+        archive.extractall(tmp_path)
+    # A bare Debian: no Python of its own; our tree at a path of its own; FIPS mode as the
+    # README turns it on.
+    ran = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{tmp_path / 'python'}:/opt/fips-python:ro",
+            "-v",
+            f"{pex}:/srv/service.pex:ro",
+            "-e",
+            "OPENSSL_CONF=/opt/fips-python/share/ssl/openssl-fips.cnf",
+            "-e",
+            "OPENSSL_MODULES=/opt/fips-python/share/ssl/ossl-modules",
+            ensure_image("test-runtime"),
+            "sh",
+            "-c",
+            "! command -v python3 && /opt/fips-python/bin/python3 /srv/service.pex",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    output = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert output["executable"] == "/opt/fips-python/bin/python3"
+    assert output["fips_mode"] is True and output["verified"] is True, output
+
+
+def release_entry(archive: Path, sha256_digest: str) -> str:
+    return (
+        f"{EXAMPLES_VERSION}|{TRIPLE}|{archive.as_uri()}|{sha256_digest}|{archive.stat().st_size}"
+    )
+
+
+def test_provider_uses_a_released_archive() -> None:
+    archive = package(EXAMPLES_VERSION)["install_only"]
+    digest = sha256(archive)
+    output = service_output(
+        f"--cpython-fips-provider-releases=['{release_entry(archive, digest)}']"
+    )
+    assert output["python"] == RELEASES[EXAMPLES_VERSION] and output["fips_mode"] is True, output
+    # Unpacked under the archive's sha256, not under a built distribution's digest.
+    assert f"/{digest[:32]}-fips/" in os.path.realpath(output["executable"]), output
+
+
+def test_provider_refuses_a_released_archive_with_another_sha256() -> None:
+    archive = package(EXAMPLES_VERSION)["install_only"]
+    wrong = "0" * 64
+    ran = pants(
+        f"--cpython-fips-provider-releases=['{release_entry(archive, wrong)}']", "run", SERVICE
+    )
+    assert ran.returncode != 0
+    assert "Could not use the released interpreter archive" in ran.stderr, ran.stderr[-3000:]
+    assert f"sha256 {wrong}" in ran.stderr
+    assert not list(INTERPRETERS_CACHE.glob(f"{wrong[:32]}*")), "nothing may be unpacked"

@@ -69,11 +69,15 @@ class CPythonVersion:
     """What differs between CPython minor versions."""
 
     minor: str
-    # The line-editing library `readline` links: GNU readline, or libedit (`editline`, supported
-    # by CPython's configure from 3.13; a BSD licence).
-    readline: str
+    # How the extension modules that must live in libpython (extension-modules.txt's `builtin`
+    # ones) get there: `module-buildtype` (configure's MODULE_BUILDTYPE=static, 3.11+) or
+    # `setup-local` (a generated Modules/Setup.local: 3.10 has no MODULE_BUILDTYPE, and its
+    # setup.py builds the other modules as shared libraries).
+    builtin_modules: str = "module-buildtype"
     # Libraries only some versions use, e.g. zstd for 3.14's compression.zstd.
     extra_libraries: Tuple[str, ...] = ()
+    # configure arguments only some versions take.
+    configure_args: Tuple[str, ...] = ()
     # Why this version is not built yet: its //dist targets fail at once saying so.
     unavailable: str = ""
 
@@ -83,7 +87,15 @@ class CPythonVersion:
 
     def libraries(self) -> Tuple[str, ...]:
         """The `static_library` names (sources/libraries) this version's interpreter links."""
-        return (*COMMON_LIBRARIES, READLINE_LIBRARIES[self.readline], *self.extra_libraries)
+        return (*COMMON_LIBRARIES, *self.extra_libraries)
+
+    def build_env(self) -> Dict[str, str]:
+        """This version's settings for sources/cpython/build.sh."""
+        env = {"CPYTHON_BUILTIN_MODULES": self.builtin_modules}
+        if self.configure_args:
+            # One argument per line (build.sh reads them with mapfile).
+            env["CPYTHON_EXTRA_CONFIGURE_ARGS"] = "\n".join(self.configure_args)
+        return env
 
 
 @dataclass(frozen=True)
@@ -139,16 +151,19 @@ PLATFORMS: Tuple[Platform, ...] = (
 VERSIONS: Tuple[CPythonVersion, ...] = (
     CPythonVersion(
         minor="3.10",
-        readline="readline",
-        unavailable=(
-            "CPython 3.10 is not built yet: it has no MODULE_BUILDTYPE, so the list of modules "
-            "linked into libpython is not written for it."
-        ),
+        builtin_modules="setup-local",
     ),
-    CPythonVersion(minor="3.11", readline="readline"),
-    CPythonVersion(minor="3.12", readline="readline"),
-    CPythonVersion(minor="3.13", readline="editline"),
-    CPythonVersion(minor="3.14", readline="editline", extra_libraries=("zstd",)),
+    CPythonVersion(minor="3.11"),
+    CPythonVersion(minor="3.12"),
+    CPythonVersion(minor="3.13"),
+    CPythonVersion(
+        minor="3.14",
+        extra_libraries=("zstd",),
+        # 3.14's hmac falls back to the HACL* `_hmac` module where OpenSSL refuses a digest,
+        # which in FIPS mode would compute HMAC-MD5 with CPython's own code. Without the module,
+        # hmac's remaining fallback builds on hashlib's constructors, which FIPS mode confines.
+        configure_args=("py_cv_module__hmac=n/a",),
+    ),
 )
 
 FLAVOURS: Tuple[Flavour, ...] = (
@@ -160,9 +175,19 @@ FLAVOURS: Tuple[Flavour, ...] = (
 # The first CPython whose configure has --disable-gil.
 FIRST_FREETHREADED = "3.13"
 
-# The static libraries every interpreter links (sources/libraries), besides its line-editing one.
-COMMON_LIBRARIES = ("bzip2", "libffi", "mpdecimal", "ncurses", "sqlite", "uuid", "xz", "zlib")
-READLINE_LIBRARIES = {"readline": "readline", "editline": "libedit"}
+# The static libraries every interpreter links (sources/libraries). Line editing is libedit's
+# (BSD licence) in every version: CPython's configure takes --with-readline=editline from 3.10.
+COMMON_LIBRARIES = (
+    "bzip2",
+    "libedit",
+    "libffi",
+    "mpdecimal",
+    "ncurses",
+    "sqlite",
+    "uuid",
+    "xz",
+    "zlib",
+)
 
 
 def flavour_error(minor: str, flavour: str) -> Optional[str]:

@@ -38,16 +38,27 @@ def test_unbuilt_cells_say_why_and_what_is_built() -> None:
     [v313] = [v for v in BUILD_MATRIX.versions if v.minor == "3.13"]
     message = BUILD_MATRIX.unavailable(macos, v313)
     assert message.startswith("CPython for aarch64-apple-darwin is not built yet")
-    assert "Built today: CPython 3.11, 3.12, 3.13, 3.14 for x86_64-unknown-linux-gnu" in message
+    assert (
+        "Built today: CPython 3.10, 3.11, 3.12, 3.13, 3.14 for x86_64-unknown-linux-gnu" in message
+    )
     x86_64 = BUILD_MATRIX.platform("linux-x86_64")
     assert BUILD_MATRIX.unavailable(x86_64, v313) == ""
     built = {(p.name, v.minor, f.name) for p, v, f in BUILD_MATRIX.cpython_builds()}
-    assert ("linux-x86_64", "3.13", "noopt") in built and (
-        "linux-x86_64",
-        "3.10",
-        "noopt",
-    ) not in built
-    assert len(built) == 4 * len([f for f in FLAVOURS if not f.freethreaded]) + 2 * 2
+    assert ("linux-x86_64", "3.10", "noopt") in built
+    assert ("linux-aarch64", "3.13", "noopt") not in built
+    assert len(built) == 5 * len([f for f in FLAVOURS if not f.freethreaded]) + 2 * 2
+
+
+def test_version_settings_for_the_build_script() -> None:
+    by_minor = {v.minor: v for v in BUILD_MATRIX.versions}
+    assert by_minor["3.10"].build_env() == {"CPYTHON_BUILTIN_MODULES": "setup-local"}
+    assert by_minor["3.13"].build_env() == {"CPYTHON_BUILTIN_MODULES": "module-buildtype"}
+    assert by_minor["3.14"].build_env()["CPYTHON_EXTRA_CONFIGURE_ARGS"] == "py_cv_module__hmac=n/a"
+    # Line editing is libedit's everywhere; zstd only where compression.zstd needs it.
+    assert all(
+        "libedit" in v.libraries() and "readline" not in v.libraries() for v in by_minor.values()
+    )
+    assert ["zstd" in v.libraries() for v in BUILD_MATRIX.versions] == [False] * 4 + [True]
 
 
 def test_unknown_platform() -> None:

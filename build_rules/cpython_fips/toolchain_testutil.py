@@ -13,6 +13,7 @@ from pants.testutil.rule_runner import RuleRunner
 REPO_FILES = (
     "3rdparty/python/BUILD",
     "3rdparty/python/ci-requirements.txt",
+    "3rdparty/python/monorepo-requirements.txt",
     "3rdparty/python/plugins-requirements.txt",
     "3rdparty/python/release-requirements.txt",
     "3rdparty/python/tools-requirements.txt",
@@ -43,7 +44,7 @@ def set_options(rule_runner: RuleRunner) -> None:
             "--python-interpreter-constraints=['CPython==3.9.*']",
             "--python-enable-resolves",
             "--python-resolves={'tools': '3rdparty/python/tools.lock', 'plugins': 'unused.lock', "
-            "'ci': 'unused.lock', 'release': 'unused.lock'}",
+            "'ci': 'unused.lock', 'release': 'unused.lock', 'monorepo': 'unused.lock'}",
             f"--pex-cli-version={PEX_VERSION}",
             f"--pex-cli-known-versions={known!r}",
             f"--pex-cli-url-template=file://{bootstrap_cache}/pex-{{version}}",

@@ -11,7 +11,10 @@
 #   CPYTHON_ARCHIVE_PATCHES_DIR  optional: the pin's patches (*.patch below it, `patch -p1`, in
 #                          the sorted order of their paths), applied to either
 #   CPYTHON_FLAVOUR        noopt | pgo+lto | freethreaded+noopt | freethreaded+pgo+lto
-#   CPYTHON_READLINE       readline (GNU readline) or editline (libedit, 3.13+)
+#   CPYTHON_BUILTIN_MODULES  how the `builtin` modules get into libpython: module-buildtype
+#                          (MODULE_BUILDTYPE=static, 3.11+) or setup-local (Modules/Setup.local,
+#                          3.10)
+#   CPYTHON_EXTRA_CONFIGURE_ARGS  optional: this version's own configure arguments, one per line
 #   CPYTHON_EXTENSION_MODULES  the modules it must build, and the test modules
 #                          (extension-modules.txt: see its header)
 #   OPENSSL_PREFIX         the `openssl` target's install tree (/in/openssl)
@@ -24,8 +27,9 @@
 #                     the build's inputs in any text file; FIPS files under share/ssl/.
 #   build-info.json   what was built, from what, how (read by the packaging step)
 #
-# Extension modules are linked into libpython (MODULE_BUILDTYPE=static, CPython 3.11+), so
-# OpenSSL's libcrypto exists once per process; -Wl,--exclude-libs,ALL keeps the symbols of the
+# Extension modules are linked into libpython (MODULE_BUILDTYPE=static, CPython 3.11+; in 3.10
+# the OpenSSL users only, through Modules/Setup.local), so OpenSSL's libcrypto exists once per
+# process; -Wl,--exclude-libs,ALL keeps the symbols of the
 # static libraries out of libpython's dynamic symbol table, so an extension module that brings
 # its own OpenSSL does not bind to ours, nor ours to its.
 set -euo pipefail
@@ -39,7 +43,12 @@ readonly JOBS=${JOBS:-1}
 HERE=$(dirname "$0")
 readonly HERE
 readonly FLAVOUR=${CPYTHON_FLAVOUR:?CPYTHON_FLAVOUR must be set}
-readonly READLINE=${CPYTHON_READLINE:-readline}
+# Not built: nis needs libnsl, which is not on the systems we run on (3.12 and older have it).
+readonly DISABLED_MODULES=(nis)
+readonly BUILTIN_MODULES_VIA=${CPYTHON_BUILTIN_MODULES:?CPYTHON_BUILTIN_MODULES must be set}
+EXTRA_CONFIGURE_ARGS=()
+[ -z "${CPYTHON_EXTRA_CONFIGURE_ARGS:-}" ] || mapfile -t EXTRA_CONFIGURE_ARGS <<<"$CPYTHON_EXTRA_CONFIGURE_ARGS"
+readonly EXTRA_CONFIGURE_ARGS
 : "${OPENSSL_PREFIX:?OPENSSL_PREFIX must name the OpenSSL install tree}"
 : "${DEPS_PREFIX:?DEPS_PREFIX must name the merged static libraries}"
 # The extension modules every build must have, and the test modules (see the file's header).
@@ -76,43 +85,57 @@ apply_patches() {
     done
 }
 
+# The source tree in an unpacked archive: its top directory (python.org's Python-X.Y.Z/), or the
+# one directory below that holds CPython's tree (a repack such as PyPI's python-sources sdist).
+source_root_in() {
+    local roots=()
+    mapfile -t roots < <(find "$1" -mindepth 3 -maxdepth 4 -path '*/Include/patchlevel.h' \
+        -printf '%h\n' | xargs -r -n1 dirname)
+    [ "${#roots[@]}" -eq 1 ] || die "$(basename "$CPYTHON_ARCHIVE") holds ${#roots[@]} CPython trees (Include/patchlevel.h at depth 1 or 2), not one"
+    echo "${roots[0]}"
+}
+
 unpack() {
-    mkdir -p "$SRC"
+    local root
     if [ -n "${CPYTHON_SOURCE_TREE:-}" ]; then
         log "copying the local source tree (unpinned build, digest ${CPYTHON_SOURCE_TREE_DIGEST:-?})"
+        mkdir -p "$SRC"
         cp -R "$CPYTHON_SOURCE_TREE/." "$SRC/"
         chmod -R u+w "$SRC"
     else
         log "unpacking $(basename "${CPYTHON_ARCHIVE:?CPYTHON_ARCHIVE or CPYTHON_SOURCE_TREE must be set}")"
-        tar -xf "$CPYTHON_ARCHIVE" -C "$SRC" --strip-components=1 --no-same-owner
+        mkdir -p "$WORK/archive"
+        tar -xf "$CPYTHON_ARCHIVE" -C "$WORK/archive" --no-same-owner
+        root=$(source_root_in "$WORK/archive")
+        mv "$root" "$SRC"
+        rm -rf "$WORK/archive"
     fi
     cd "$SRC"
     apply_patches
     VERSION=$(sed -n 's/^#define PY_VERSION[[:space:]]*"\(.*\)"/\1/p' Include/patchlevel.h)
-    MINOR=$(cut -d. -f1,2 <<<"$VERSION")
     [ -n "$VERSION" ] || die "no PY_VERSION in Include/patchlevel.h"
     log "CPython $VERSION, flavour $FLAVOUR"
-    case $MINOR in
-        3.10) die "CPython 3.10 has no MODULE_BUILDTYPE: its built-in module list is not written yet" ;;
-    esac
 }
 
 configure_args() {
+    local module disabled=()
+    for module in "${DISABLED_MODULES[@]}"; do disabled+=("py_cv_module_$module=n/a"); done
     local args=(
         --prefix="$BUILD_PREFIX"
         --enable-shared
         --with-system-libmpdec
         --with-ensurepip=install
         --enable-loadable-sqlite-extensions
-        --with-readline="$READLINE"
+        # libedit (BSD licence), not GNU readline (GPL).
+        --with-readline=editline
         # No dbm/gdbm: their libraries are not built (GPL gdbm, Berkeley DB).
         --with-dbmliborder=
-        # No nis (3.12 and older): libnsl is not on the systems we run on.
-        py_cv_module_nis=n/a
+        "${disabled[@]}"
         # MD5, SHA-1, SHA-2 and SHA-3 come from OpenSSL only, so that in FIPS mode no hash used
         # for security can fall back to CPython's own code (FIPS.md); BLAKE2, which OpenSSL's
         # FIPS provider lacks, stays built in and the pin's hashlib patch confines it.
         --with-builtin-hashlib-hashes=blake2
+        "${EXTRA_CONFIGURE_ARGS[@]}"
     )
     case $FLAVOUR in
         *pgo+lto) args+=(--enable-optimizations --with-lto) ;;
@@ -147,14 +170,21 @@ build() {
     # shellcheck disable=SC2016  # $ORIGIN is for the dynamic linker, not the shell
     export LDFLAGS_NODIST='-Wl,-rpath,\$$ORIGIN/../lib -Wl,--exclude-libs,ALL -Wl,-z,relro,-z,now -Wl,-z,noexecstack'
     export CFLAGS_NODIST="-fstack-protector-strong"
-    # Every stdlib extension module that configure enables is linked into libpython.
-    export MODULE_BUILDTYPE=static
+    case $BUILTIN_MODULES_VIA in
+        # Every stdlib extension module that configure enables is linked into libpython.
+        module-buildtype) export MODULE_BUILDTYPE=static ;;
+        # configure makes the Makefile's module rules from Modules/Setup.local, if present.
+        setup-local) write_setup_local ;;
+        *) die "unknown CPYTHON_BUILTIN_MODULES $BUILTIN_MODULES_VIA" ;;
+    esac
     log "configure ${args[*]}"
     ./configure "${args[@]}" >"$WORK/configure.log" 2>&1 || {
         tail -n 40 "$WORK/configure.log"; die "configure failed (config.log above)"
     }
-    check_modules_configured
-    make_test_modules_shared
+    if [ "$BUILTIN_MODULES_VIA" = module-buildtype ]; then
+        check_modules_configured
+        make_test_modules_shared
+    fi
     link_interpreter_statically
     log "make -j$JOBS (flavour $FLAVOUR)"
     make -j"$JOBS"
@@ -172,11 +202,41 @@ build() {
 # the static libraries' symbols, since Python's own objects are not in an archive.
 link_interpreter_statically() {
     # shellcheck disable=SC2016  # $(...) are make variables
-    grep -q '^LINK_PYTHON_OBJS=\$(BLDLIBRARY)$' Makefile ||
+    if grep -q '^LINK_PYTHON_OBJS=\$(BLDLIBRARY)$' Makefile; then
+        sed -i 's/^LINK_PYTHON_OBJS=.*/LINK_PYTHON_OBJS=$(LIBRARY_OBJS)/' Makefile
+    # 3.10 names libpython in the interpreter's link command itself.
+    elif grep -q -- '-o $@ Programs/python.o $(BLDLIBRARY) ' Makefile; then
+        sed -i 's|-o $@ Programs/python.o $(BLDLIBRARY) |-o $@ Programs/python.o $(LIBRARY_OBJS) |' Makefile
+    else
         die "the Makefile does not link the interpreter with \$(BLDLIBRARY): update link_interpreter_statically"
-    # shellcheck disable=SC2016  # $(...) are make variables
-    sed -i 's/^LINK_PYTHON_OBJS=.*/LINK_PYTHON_OBJS=$(LIBRARY_OBJS)/' Makefile
+    fi
     log "the interpreter links libpython's objects statically"
+}
+
+# 3.10 has no MODULE_BUILDTYPE: the `builtin` modules are listed in Modules/Setup.local, which
+# links them into libpython, and setup.py, which builds the other modules as shared libraries,
+# leaves them out. (The test modules are among setup.py's: shared, as upstream builds them.)
+write_setup_local() {
+    local cflags libs module sources
+    cflags=$($PKG_CONFIG --cflags openssl)
+    # makesetup takes -l and -L words, not -pthread.
+    libs=$($PKG_CONFIG --libs openssl | sed 's/-pthread\b/-lpthread/g')
+    {
+        echo "# cpython-fips: the modules linked into libpython (sources/cpython/build.sh)"
+        echo "*static*"
+        for module in "${BUILT_IN_MODULES[@]}"; do
+            case $module in
+                _hashlib) sources=_hashopenssl.c ;;
+                _ssl) sources=_ssl.c ;;
+                *) die "write_setup_local has no Setup line for the built-in module $module" ;;
+            esac
+            echo "$module $sources $cflags $libs"
+        done
+        # setup.py builds none of these (configure's py_cv_module_*=n/a is 3.11+).
+        echo "*disabled*"
+        printf '%s\n' "${DISABLED_MODULES[@]}"
+    } >Modules/Setup.local
+    log "Modules/Setup.local: ${BUILT_IN_MODULES[*]} linked into libpython"
 }
 
 # configure decides which modules it can build; a missing library must fail the build here, not

@@ -13,6 +13,9 @@ container break them, the most common complaint about relocated CPython builds. 
   it is imported (the literal stays a plain dict that static parsers can read, and tools that
   rewrite the prefix in place keep working);
 - points pkg-config files at their own directory (`${pcfiledir}`);
+- makes the paths of 3.14+'s `build-details.json` (PEP 739) relative: `base_prefix` to the
+  file's directory, the others to `base_prefix` (what CPython's generate-build-details.py
+  writes with --relative-paths);
 - gives the variables that describe the build tree (abs_builddir, RUNSHARED, TESTPYTHON...) a
   neutral value: BUILD_TREE becomes `.`, the build directory relative to itself;
 - keeps the options of CONFIG_ARGS, but not the paths in them: a BUILD_PATH becomes its last
@@ -26,6 +29,7 @@ Runs on any Python 3 (the toolchain's), so it works for cross builds too.
 from __future__ import annotations
 
 import ast
+import json
 import posixpath
 import pprint
 import re
@@ -33,7 +37,7 @@ import sys
 from pathlib import Path
 from typing import Callable, List
 
-RELOCATION_CODE = '''
+RELOCATION_CODE = """
 # cpython-fips: the tree was configured for the prefix {build_prefix!r} and can be moved
 # anywhere: every value is rewritten from where this file is when it is imported
 # (<prefix>/lib/pythonX.Y/_sysconfigdata_*.py).
@@ -49,7 +53,7 @@ def _relocate(variables, build_prefix):
 
 _relocate(build_time_vars, {build_prefix!r})
 del _relocate
-'''
+"""
 
 
 def option_scrubber(build_paths: List[str]) -> Callable[[str], str]:
@@ -122,6 +126,33 @@ def rewrite_pkgconfig(path: Path, scrub: Callable[[str], str], build_prefix: str
     path.write_text(text)
 
 
+def relative_build_details(details: dict, build_prefix: str, details_dir: str) -> dict:
+    """PEP 739's relative form of a build-details.json written for `build_prefix`, which is
+    `details_dir`'s prefix: `base_prefix` relative to the file's directory, every other path
+    under the prefix relative to `base_prefix` (`./bin/python3.14`)."""
+
+    def relative(value: object) -> object:
+        if isinstance(value, dict):
+            return {key: relative(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [relative(item) for item in value]
+        if isinstance(value, str) and value.startswith(build_prefix.rstrip("/") + "/"):
+            return "./" + posixpath.relpath(value, build_prefix)
+        return value
+
+    made = relative(details)
+    assert isinstance(made, dict)
+    if made.get("base_prefix") == build_prefix:
+        made["base_prefix"] = posixpath.relpath(build_prefix, details_dir)
+    return made
+
+
+def rewrite_build_details(path: Path, tree: Path, build_prefix: str) -> None:
+    details_dir = posixpath.join(build_prefix, str(path.parent.relative_to(tree)))
+    details = relative_build_details(json.loads(path.read_text()), build_prefix, details_dir)
+    path.write_text(json.dumps(details, indent=2) + "\n")
+
+
 def main(tree: Path, build_prefix: str, build_tree: str, build_paths: List[str]) -> int:
     remove_options = option_scrubber(build_paths)
     neutralise = path_neutraliser(build_tree, build_paths)
@@ -129,7 +160,7 @@ def main(tree: Path, build_prefix: str, build_tree: str, build_paths: List[str])
     def scrub(text: str) -> str:
         return neutralise(remove_options(text))
 
-    leaks = []
+    leaks: List[str] = []
 
     def check(where: str, text: str) -> None:
         leaks.extend(f"{where}: {path}" for path in [build_tree, *build_paths] if path in text)
@@ -144,7 +175,16 @@ def main(tree: Path, build_prefix: str, build_tree: str, build_paths: List[str])
         rewrite_pkgconfig(pc, scrub, build_prefix)
         check(str(pc.relative_to(tree)), pc.read_text())
         print(f"    relocatable: {pc.relative_to(tree)}")
-    for config in [*libdir.glob("config-*/Makefile"), *tree.glob("bin/python3*-config")]:
+    for details in libdir.glob("build-details.json"):
+        rewrite_build_details(details, tree, build_prefix)
+        check(str(details.relative_to(tree)), details.read_text())
+        print(f"    relocatable: {details.relative_to(tree)}")
+    # The Setup files: 3.10's Setup.local names OpenSSL's include and library directories.
+    for config in [
+        *libdir.glob("config-*/Makefile"),
+        *libdir.glob("config-*/Setup.local"),
+        *tree.glob("bin/python3*-config"),
+    ]:
         if not config.is_symlink():
             config.write_text(scrub(config.read_text()))
             check(str(config.relative_to(tree)), config.read_text())

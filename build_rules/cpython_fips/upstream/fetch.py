@@ -3,19 +3,26 @@ that has it."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
 
+from pants.backend.python.subsystems.repos import PythonRepos
 from pants.base.build_root import BuildRoot
+from pants.core.util_rules.adhoc_binaries import PythonBuildStandaloneBinary
 from pants.core.util_rules.system_binaries import BashBinary
-from pants.engine.fs import CreateDigest, Digest, DownloadFile, FileDigest, FileEntry
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import CreateDigest, Digest, DownloadFile, FileContent, FileDigest, FileEntry
 from pants.engine.internals.native_engine import EngineError
 from pants.engine.process import FallibleProcessResult, Process, ProcessCacheScope
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.logging import LogLevel
 
+from cpython_fips.upstream import package_index
 from cpython_fips.upstream.pins import (
+    PYPI,
     Location,
     SourceArchivePin,
     candidate_locations,
@@ -51,6 +58,27 @@ class DebianArchives:
 class Attempt:
     location: Location
     failure: str
+
+
+@dataclass(frozen=True)
+class PackageIndexRequest:
+    """Fetch a pin's file from the package indexes (the `pypi` entry of the mirrors)."""
+
+    pin: SourceArchivePin
+
+
+# The variables the package index fetch passes through: a proxy, a trust store of the host's
+# choosing.
+_PACKAGE_INDEX_ENV_VARS = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
 
 
 def attempts_report(attempts: Tuple[Attempt, ...]) -> str:
@@ -142,6 +170,24 @@ async def find_debian_archives(mirrors: SourceMirrors, bash: BashBinary) -> Debi
     return DebianArchives(debian_archive_uris(result.stdout.decode(errors="replace")))
 
 
+def mismatch_message(
+    what: str,
+    location: Location,
+    expected: FileDigest,
+    got_sha256: str,
+    got_size: int,
+    pin_source: str,
+) -> str:
+    return (
+        f"Checksum mismatch for {what}, "
+        f"from {location.url} ([source-mirrors] entry `{location.mirror}`): expected sha256 "
+        f"{expected.fingerprint} ({expected.serialized_bytes_length} bytes), got sha256 "
+        f"{got_sha256} ({got_size} bytes). The file was not used and nothing was "
+        "cached. Replace or remove the file at that location; if the pin itself is wrong, "
+        f"fix it in {pin_source}."
+    )
+
+
 def _describe_failure(
     error: Exception, request: PinnedFileRequest, location: Location
 ) -> Tuple[str, bool]:
@@ -149,14 +195,15 @@ def _describe_failure(
     message = str(error)
     wrong = _WRONG_DIGEST.search(message)
     if wrong:
-        expected = request.file_digest
         return (
-            f"Checksum mismatch for {request.what}, "
-            f"from {location.url} ([source-mirrors] entry `{location.mirror}`): expected sha256 "
-            f"{expected.fingerprint} ({expected.serialized_bytes_length} bytes), got sha256 "
-            f"{wrong['got']} ({wrong['got_size']} bytes). The file was not used and nothing was "
-            "cached. Replace or remove the file at that location; if the pin itself is wrong, "
-            f"fix it in {request.pin_source}.",
+            mismatch_message(
+                request.what,
+                location,
+                request.file_digest,
+                wrong["got"],
+                int(wrong["got_size"]),
+                request.pin_source,
+            ),
             True,
         )
     lines = [line.strip() for line in message.splitlines() if line.strip()]
@@ -164,6 +211,62 @@ def _describe_failure(
         (line for line in reversed(lines) if not line.startswith(("Traceback", "File "))), ""
     )
     return reason[:300] or type(error).__name__, False
+
+
+@rule(desc="Fetch a pinned file from the package indexes")
+async def fetch_from_package_indexes(
+    request: PackageIndexRequest, python_repos: PythonRepos, python: PythonBuildStandaloneBinary
+) -> PinnedFileFetch:
+    pin = request.pin
+    if not pin.pypi_project or not python_repos.indexes:
+        return PinnedFileFetch(None, None, ())
+    script = Path(package_index.__file__).read_bytes()
+    script_digest = await Get(Digest, CreateDigest([FileContent("package_index.py", script)]))
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(_PACKAGE_INDEX_ENV_VARS))
+    result = await Get(
+        FallibleProcessResult,
+        Process(
+            argv=(
+                python.path,
+                "package_index.py",
+                pin.pypi_project,
+                pin.filename,
+                pin.sha256,
+                str(pin.size),
+                *python_repos.indexes,
+            ),
+            input_digest=script_digest,
+            env=env,
+            description=f"Fetch {pin.filename} from the package indexes",
+            output_files=(pin.filename,),
+            # Cached only when it succeeds, which it does only with the pinned bytes.
+            level=LogLevel.DEBUG,
+        ),
+    )
+    try:
+        report = json.loads(result.stdout)
+    except ValueError:
+        failure = (result.stderr.decode(errors="replace").strip().splitlines() or ["?"])[-1]
+        where = Location(PYPI, ", ".join(python_repos.indexes))
+        return PinnedFileFetch(None, None, (Attempt(where, failure[:300]),))
+    attempts = tuple(
+        Attempt(Location(PYPI, attempt["url"]), attempt["failure"])
+        for attempt in report["attempts"]
+    )
+    if report["mismatch"]:
+        wrong = report["mismatch"]
+        message = mismatch_message(
+            f"the source archive {pin.filename} of {pin.address}",
+            Location(PYPI, wrong["url"]),
+            pin.file_digest,
+            wrong["sha256"],
+            wrong["size"],
+            f"{pin.address.spec_path}/BUILD",
+        )
+        return PinnedFileFetch(None, None, attempts, mismatch=message)
+    if result.exit_code != package_index.FOUND:
+        return PinnedFileFetch(None, None, attempts)
+    return PinnedFileFetch(result.output_digest, Location(PYPI, report["origin"]), attempts)
 
 
 @rule(desc="Fetch a pinned file", level=LogLevel.DEBUG)
@@ -185,6 +288,18 @@ async def fetch_pinned_file(request: PinnedFileRequest) -> PinnedFileFetch:
     return PinnedFileFetch(None, None, tuple(attempts))
 
 
+def mirror_groups(mirrors: Sequence[str]) -> Tuple[Tuple[str, ...], ...]:
+    """`mirrors` in order, cut at each `pypi` entry, which stands alone: `(a, b, pypi, c)` ->
+    `((a, b), (pypi,), (c,))`. The `pypi` entry is fetched by its own rule, the others by URL."""
+    groups: List[Tuple[str, ...]] = []
+    for entry in mirrors:
+        if entry == PYPI or not groups or groups[-1] == (PYPI,):
+            groups.append((entry,))
+        else:
+            groups[-1] += (entry,)
+    return tuple(groups)
+
+
 @rule(desc="Fetch a pinned source archive", level=LogLevel.DEBUG)
 async def fetch_source_archive_attempts(
     pin: SourceArchivePin,
@@ -192,19 +307,27 @@ async def fetch_source_archive_attempts(
     debian_archives: DebianArchives,
     build_root: BuildRoot,
 ) -> SourceArchiveFetch:
-    fetch = await Get(
-        PinnedFileFetch,
-        PinnedFileRequest(
-            what=f"the source archive {pin.filename} of {pin.address}",
-            filename=pin.filename,
-            file_digest=pin.file_digest,
-            locations=candidate_locations(
-                pin, mirrors.mirrors, debian_archives.uris, build_root.path
-            ),
-            pin_source=f"{pin.address.spec_path}/BUILD",
-        ),
-    )
-    return SourceArchiveFetch(pin, fetch.digest, fetch.origin, fetch.attempts, fetch.mismatch)
+    attempts: Tuple[Attempt, ...] = ()
+    for group in mirror_groups(mirrors.mirrors):
+        if group == (PYPI,):
+            fetch = await Get(PinnedFileFetch, PackageIndexRequest(pin))
+        else:
+            fetch = await Get(
+                PinnedFileFetch,
+                PinnedFileRequest(
+                    what=f"the source archive {pin.filename} of {pin.address}",
+                    filename=pin.filename,
+                    file_digest=pin.file_digest,
+                    locations=candidate_locations(
+                        pin, group, debian_archives.uris, build_root.path
+                    ),
+                    pin_source=f"{pin.address.spec_path}/BUILD",
+                ),
+            )
+        attempts += fetch.attempts
+        if fetch.digest is not None or fetch.mismatch:
+            return SourceArchiveFetch(pin, fetch.digest, fetch.origin, attempts, fetch.mismatch)
+    return SourceArchiveFetch(pin, None, None, attempts)
 
 
 @rule

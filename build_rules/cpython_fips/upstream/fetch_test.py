@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import pytest
-from pants.core.util_rules import system_binaries
+from pants.backend.python.subsystems.repos import PythonRepos
+from pants.core.util_rules import adhoc_binaries, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.fs import Digest, DigestContents
 from pants.engine.internals.scheduler import ExecutionError
@@ -29,6 +34,8 @@ def rule_runner() -> RuleRunner:
             *fetch.rules(),
             *fetch_goal.rules(),
             *SourceMirrors.rules(),
+            *PythonRepos.rules(),
+            *adhoc_binaries.rules(),
             *system_binaries.rules(),
             QueryRule(FetchedSourceArchive, [SourceArchivePin]),
             QueryRule(DigestContents, [Digest]),
@@ -46,6 +53,7 @@ source_archive(
     size={len(CONTENT)},
     license="MIT",
     debian_orig="foo_1.0.orig.tar.gz",
+    pypi_project="Foo_Project",
 )
 """
         }
@@ -177,3 +185,95 @@ source_archive(name="bar", version="2", filename="bar-2.tar.gz", sha256="{"0" * 
     assert "obtained  sources/foo:foo 1.0 (foo-1.0.tar.gz)" in lines
     assert f"          from mirror: file://{rule_runner.build_root}/mirror/foo-1.0.tar.gz" in lines
     assert lines[-1] == "1 obtained, 1 not obtained."
+
+
+@pytest.fixture
+def package_index(tmp_path: Path) -> Iterator[str]:
+    """A real package index on a loopback port, serving `tmp_path` (PEP 503 pages as index.html)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join()
+
+
+def project_page(index_root: Path, html: str) -> None:
+    """The index's page of the pin's project (PEP 503: under its normalized name)."""
+    page = index_root / "simple/foo-project/index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(html)
+
+
+def test_package_index(rule_runner: RuleRunner, package_index: str, tmp_path: Path) -> None:
+    # The project page (PEP 503, the normalized name) links to where the index stores the file.
+    (tmp_path / "files/a1").mkdir(parents=True)
+    (tmp_path / "files/a1/foo-1.0.tar.gz").write_bytes(CONTENT)
+    project_page(
+        tmp_path, f'<a href="../../files/a1/foo-1.0.tar.gz#sha256={SHA256}">foo-1.0.tar.gz</a>'
+    )
+    # The first index has no such project: the next one is asked.
+    rule_runner.set_options(
+        [
+            "--source-mirrors-mirrors=['upstream', 'pypi']",
+            f"--python-repos-indexes=['{package_index}/missing/', '{package_index}/simple/']",
+        ]
+    )
+    fetched = fetch_foo(rule_runner)
+    assert fetched.origin.mirror == "pypi"
+    assert fetched.origin.url == f"{package_index}/files/a1/foo-1.0.tar.gz"
+    [file] = rule_runner.request(DigestContents, [fetched.digest])
+    assert (file.path, file.content) == ("foo-1.0.tar.gz", CONTENT)
+
+
+def test_package_index_without_the_file(
+    rule_runner: RuleRunner, package_index: str, tmp_path: Path
+) -> None:
+    project_page(tmp_path, '<a href="../../files/foo-0.9.tar.gz">foo-0.9.tar.gz</a>')
+    rule_runner.set_options(
+        ["--source-mirrors-mirrors=['pypi']", f"--python-repos-indexes=['{package_index}/simple/']"]
+    )
+    with pytest.raises(ExecutionError) as error:
+        fetch_foo(rule_runner)
+    assert (
+        f"- {package_index}/simple/foo-project/: foo-1.0.tar.gz is not among the project's files"
+        in str(error.value)
+    )
+
+
+def test_package_index_serving_other_bytes(
+    rule_runner: RuleRunner, package_index: str, tmp_path: Path
+) -> None:
+    project_page(tmp_path, '<a href="../../files/foo-1.0.tar.gz">foo-1.0.tar.gz</a>')
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files/foo-1.0.tar.gz").write_bytes(TAMPERED)
+    put(rule_runner, "mirror/foo-1.0.tar.gz", CONTENT)
+    # The tampered file stops the search: the mirror after it is not consulted.
+    rule_runner.set_options(
+        [
+            "--source-mirrors-mirrors=['pypi', 'mirror']",
+            f"--python-repos-indexes=['{package_index}/simple/']",
+        ]
+    )
+    with pytest.raises(ExecutionError) as error:
+        fetch_foo(rule_runner)
+    message = str(error.value)
+    assert (
+        "Checksum mismatch for the source archive foo-1.0.tar.gz of sources/foo:foo, from "
+        f"{package_index}/files/foo-1.0.tar.gz ([source-mirrors] entry `pypi`)" in message
+    )
+    assert f"got sha256 {hashlib.sha256(TAMPERED).hexdigest()}" in message
+
+
+def test_mirror_groups() -> None:
+    assert fetch.mirror_groups(["a", "b", "pypi", "c", "pypi"]) == (
+        ("a", "b"),
+        ("pypi",),
+        ("c",),
+        ("pypi",),
+    )
+    assert fetch.mirror_groups(["pypi", "upstream", "debian"]) == (
+        ("pypi",),
+        ("upstream", "debian"),
+    )

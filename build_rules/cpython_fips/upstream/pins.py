@@ -6,6 +6,9 @@ built from the `[source-mirrors].mirrors` entries, in the user's order:
 - `upstream`: the pin's own `urls` (a `.deb` has none);
 - `debian`: the file in the pool of each Debian archive the host's apt is configured with (a
   source pin's `debian_orig`, a `.deb`'s path in the archive it was locked from);
+- `pypi`: a source pin's file among its `pypi_project`'s files in the package indexes the build is
+  configured with (`[python-repos].indexes`), where each index says it is stored (fetched by
+  package_index.py, not by URL);
 - any other entry is a mirror: a URL or a local directory, either a template with `{filename}`,
   `{sha256}`, `{name}` or `{version}` placeholders, or a prefix under which the file is looked up
   by its file name.
@@ -28,6 +31,7 @@ from cpython_fips.upstream.target_types import (
     SourceArchiveDebianOrigField,
     SourceArchiveFilenameField,
     SourceArchiveLicenseField,
+    SourceArchivePyPIProjectField,
     SourceArchiveRepackField,
     SourceArchiveSha256Field,
     SourceArchiveSizeField,
@@ -37,6 +41,7 @@ from cpython_fips.upstream.target_types import (
 
 UPSTREAM = "upstream"
 DEBIAN = "debian"
+PYPI = "pypi"
 
 # Suites of Debian's own archives; apt entries for other suites (third-party repositories) are
 # not searched for Debian source packages.
@@ -68,6 +73,7 @@ class SourceArchivePin:
     license: str
     urls: Tuple[str, ...]
     debian_orig: Optional[str]
+    pypi_project: Optional[str]
     repack: Optional[str]
 
     @classmethod
@@ -85,6 +91,7 @@ class SourceArchivePin:
             license=target[SourceArchiveLicenseField].value,
             urls=urls,
             debian_orig=target[SourceArchiveDebianOrigField].value,
+            pypi_project=target[SourceArchivePyPIProjectField].value,
             repack=target[SourceArchiveRepackField].value,
         )
 
@@ -142,14 +149,14 @@ def locations(
     fields: Mapping[str, str],
     buildroot: str,
 ) -> Tuple[Location, ...]:
-    """Where to look for one file, in the order of `mirrors`: `upstream` and `debian` are the
-    file's URLs for those two entries."""
+    """Where to look for one file by URL, in the order of `mirrors`: `upstream` and `debian` are
+    the file's URLs for those entries. (The `pypi` entry has none: the package indexes are asked
+    where the file is, see package_index.py.)"""
     found: List[Location] = []
+    named: Mapping[str, Sequence[str]] = {UPSTREAM: upstream, DEBIAN: debian, PYPI: ()}
     for entry in mirrors:
-        if entry == UPSTREAM:
-            found.extend(Location(UPSTREAM, url) for url in upstream)
-        elif entry == DEBIAN:
-            found.extend(Location(DEBIAN, url) for url in debian)
+        if entry in named:
+            found.extend(Location(entry, url) for url in named[entry])
         else:
             found.append(Location(entry, mirror_url(entry, fields, buildroot)))
     return tuple(dict.fromkeys(found))

@@ -6,6 +6,7 @@ from pants.engine.addresses import Address
 
 from cpython_fips.upstream.pins import (
     DEBIAN,
+    PYPI,
     UPSTREAM,
     Location,
     SourceArchivePin,
@@ -23,6 +24,7 @@ PIN = SourceArchivePin(
     license="MIT",
     urls=("https://foo.example/foo-1.2.tar.gz", "https://alt.example/foo-1.2.tar.gz"),
     debian_orig="libfoo_1.2.orig.tar.gz",
+    pypi_project=None,
     repack=None,
 )
 
@@ -106,3 +108,9 @@ Enabled: no
         "http://two.example/debian",
         "http://two.example/debian-security",
     )
+
+
+def test_the_pypi_entry_has_no_urls() -> None:
+    pin = dataclasses.replace(PIN, pypi_project="foo")
+    locations = candidate_locations(pin, [PYPI, UPSTREAM], debian_archives=(), buildroot="/repo")
+    assert [location.mirror for location in locations] == [UPSTREAM, UPSTREAM]

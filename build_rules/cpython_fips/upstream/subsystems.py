@@ -6,7 +6,7 @@ from pants.option.option_types import StrListOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text, softwrap
 
-from cpython_fips.upstream.pins import DEBIAN, UPSTREAM
+from cpython_fips.upstream.pins import DEBIAN, PYPI, UPSTREAM
 
 
 class SourceMirrors(Subsystem):
@@ -19,7 +19,7 @@ class SourceMirrors(Subsystem):
     )
 
     mirrors = StrListOption(
-        default=[UPSTREAM, DEBIAN],
+        default=[UPSTREAM, DEBIAN, PYPI],
         help=softwrap(
             f"""
             The places to look for an archive, tried in this order until one has it:
@@ -27,6 +27,8 @@ class SourceMirrors(Subsystem):
             - `{UPSTREAM}`: the pin's own `urls`;
             - `{DEBIAN}`: the pin's `debian_orig` file in the Debian archives of
               `--debian-archives`;
+            - `{PYPI}`: the pin's file among its `pypi_project`'s files in the package indexes of
+              `[python-repos].indexes`, where the index says it is;
             - a local directory (absolute, or relative to the build root) or a URL prefix, under
               which the archive is looked up by its file name, e.g. `/srv/sources` or
               `https://mirror.example.com/sources`;

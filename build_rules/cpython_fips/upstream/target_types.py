@@ -127,6 +127,29 @@ class SourceArchiveDebianOrigField(StringField):
         return value
 
 
+class SourceArchivePyPIProjectField(StringField):
+    alias = "pypi_project"
+    help = help_text(
+        """
+        The PyPI project whose release files include this archive (an sdist), e.g.
+        `python-sources`. Where `[source-mirrors].mirrors` lists `pypi`, the file is looked up by
+        its `filename` in the package indexes of `[python-repos].indexes` and accepted only if its
+        sha256 equals the pin. An sdist that repacks another project's release is a repack: set
+        `repack` too.
+        """
+    )
+
+    @classmethod
+    def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
+        value = super().compute_value(raw_value, address)
+        if value is not None and not re.match(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$", value):
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} must be a PyPI project name such as "
+                f"`python-sources`, got {value!r}."
+            )
+        return value
+
+
 class SourceArchiveRepackField(StringField):
     alias = "repack"
     help = help_text(
@@ -161,15 +184,16 @@ class SourceArchiveTarget(Target):
         SourceArchiveUrlsField,
         SourceArchiveFilenameField,
         SourceArchiveDebianOrigField,
+        SourceArchivePyPIProjectField,
         SourceArchiveRepackField,
         SourceArchivePatchesField,
     )
     help = help_text(
         """
         A pinned upstream source archive: what it is (version, license), how to recognise it
-        (sha256, size) and where it can be found (upstream URLs, a Debian source package, and the
-        mirrors configured in `[source-mirrors]`). Nothing is built from a file whose sha256 and
-        size differ from the pin.
+        (sha256, size) and where it can be found (upstream URLs, a Debian source package, a PyPI
+        project, and the mirrors configured in `[source-mirrors]`). Nothing is built from a file
+        whose sha256 and size differ from the pin.
         """
     )
 
