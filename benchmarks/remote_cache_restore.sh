@@ -1,21 +1,23 @@
 #!/bin/bash
-# Restoring a distribution from the remote cache against building it, from one run each:
+# Restoring from the remote cache against building, from one run each:
 #
 #   1. a BuildGrid remote cache on loopback with an empty store (tests/remote_cache/);
-#   2. cold: `./pants package TARGET` with an empty local cache (process store and named
+#   2. cold: `./pants GOAL ARGS...` with an empty local cache (process store and named
 #      caches), writing every step to the remote cache;
 #   3. the local cache wiped again, then the same command: every step comes from the remote.
 #
 # Prints both wall times, their ratio and the restore's cache counters.
 #
-#   benchmarks/remote_cache_restore.sh [TARGET]   (default //dist:cpython-3.13-x86_64-linux-noopt)
+#   benchmarks/remote_cache_restore.sh [GOAL ARGS...]
+#       default: package //dist:cpython-3.13-x86_64-linux-noopt
+#       e.g.:    test examples::   (the monorepo's tests, on the interpreter they need)
 #
 # Needs what the build needs (Docker, debootstrap the first time an image is made), redis-server
 # and a Python 3.11 for BuildGrid. Toolchain images already in the daemon are reused by the cold
 # build (the script says whether they were there); remove them first to time a fresh machine.
 set -euo pipefail
 
-target=${1:-//dist:cpython-3.13-x86_64-linux-noopt}
+if (($#)); then command=("$@"); else command=(package //dist:cpython-3.13-x86_64-linux-noopt); fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 work=$(mktemp -d "${TMPDIR:-/tmp}/remote-cache-restore.XXXXXX")
@@ -42,7 +44,7 @@ package_with_empty_local_cache() {
     local started=$EPOCHREALTIME
     ./pants --no-pantsd --no-dynamic-ui \
         --local-store-dir="$work/$name/store" --named-caches-dir="$work/$name/named-caches" \
-        package "$target" >"$work/$name.log" 2>&1 || {
+        "${command[@]}" >"$work/$name.log" 2>&1 || {
         echo "error: the $name build failed; the end of its log:" >&2
         tail -n 40 "$work/$name.log" >&2
         exit 1
@@ -50,7 +52,7 @@ package_with_empty_local_cache() {
     python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$started" "$EPOCHREALTIME"
 }
 
-echo "== cold build of $target, writing to the remote cache"
+echo "== cold: ./pants ${command[*]}, writing to the remote cache"
 cold=$(package_with_empty_local_cache cold)
 echo "== restore on a wiped local cache"
 rm -rf "$work/cold"
