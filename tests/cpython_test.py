@@ -382,9 +382,11 @@ def test_uv_installs_and_uses_the_release(
     made = uv(env, "venv", "--offline", "--managed-python", "--python", version, venv)
     assert made.returncode == 0, made.stderr
     python = venv / "bin/python"
-    probe = output_of(python, "import ssl, sys; print(sys._base_executable, ssl.OPENSSL_VERSION)")
-    base_executable, openssl = probe.split(" ", 1)
-    assert base_executable.startswith(str(tmp_path / "pythons")), base_executable
+    # The venv's base is the installed archive (sys._base_executable names the venv's own
+    # python in 3.10).
+    probe = output_of(python, "import ssl, sys; print(sys.base_prefix, ssl.OPENSSL_VERSION)")
+    base_prefix, openssl = probe.split(" ", 1)
+    assert base_prefix.startswith(str(tmp_path / "pythons")), base_prefix
     assert openssl.startswith(f"OpenSSL {OPENSSL_VERSION} "), openssl
     # From the package index: a binary wheel, and an sdist compiled here (gcc, the headers and
     # sysconfig of the installed archive).
