@@ -10,6 +10,8 @@ set -euo pipefail
 
 here=$(dirname "$0")
 failed=0
+# RUNTIME_EMULATION (optional): how this container runs when its architecture is not the host's.
+emulation=(${RUNTIME_EMULATION:+"--emulation=$RUNTIME_EMULATION"})
 
 # Runs a command in FIPS mode, turned on as the README says, with the tree at $root.
 in_fips_mode() {
@@ -37,9 +39,9 @@ for unpacked in /in/unpacked/*; do
         continue
     fi
     echo "== $kind: CPython's regression tests"
-    "$python" "$here/checks/regression_tests.py" || failed=1
+    "$python" "$here/checks/regression_tests.py" "${emulation[@]}" || failed=1
     echo "== $kind: CPython's regression tests, FIPS mode"
-    in_fips_mode "$python" "$here/checks/regression_tests.py" --fips || failed=1
+    in_fips_mode "$python" "$here/checks/regression_tests.py" --fips "${emulation[@]}" || failed=1
 done
 [ "$failed" -eq 0 ] || { echo "error: a runtime check failed (FAIL lines above)" >&2; exit 1; }
 echo "all runtime checks passed"

@@ -33,7 +33,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from images import ensure_image
+from images import ensure_image, run_container
 from pants_launcher_test import REPO, pants
 
 TARGET = "sources/cpython:3.13-noopt-linux-x86_64"
@@ -56,29 +56,17 @@ def install_tree() -> Path:
     return tree
 
 
-def run_in(image: str, tree: Path, command: List[str], env: List[str] = []) -> str:
-    result = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "-v",
-            f"{tree}:{PREFIX}:ro",
-            "-v",
-            f"{REPO / CHECKS}:/checks:ro",
-            "-v",
-            f"{EXTENSION.resolve()}:/extension:ro",
-            "-v",
-            f"{REPO / MODULES}:/extension-modules.txt:ro",
-            *(arg for variable in env for arg in ("-e", variable)),
-            image,
-            *command,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+def run_in(image: str, tree: Path, command: List[str], env: Dict[str, str] = {}) -> str:
+    result = run_container(
+        image,
+        command,
+        mounts={
+            tree: PREFIX,
+            REPO / CHECKS: "/checks",
+            EXTENSION.resolve(): "/extension",
+            REPO / MODULES: "/extension-modules.txt",
+        },
+        env=env,
     )
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
@@ -86,7 +74,7 @@ def run_in(image: str, tree: Path, command: List[str], env: List[str] = []) -> s
     return report
 
 
-def check_install(tree: Path, *flags: str, env: List[str] = []) -> str:
+def check_install(tree: Path, *flags: str, env: Dict[str, str] = {}) -> str:
     """dist/checks/check_install.py, run by the interpreter under test in a bare Debian."""
     command = [f"{PREFIX}/bin/python3", "/checks/check_install.py", "/extension-modules.txt"]
     return run_in(ensure_image("test-runtime"), tree, [*command, OPENSSL_VERSION, *flags], env)
@@ -107,10 +95,10 @@ def test_fips_mode(install_tree: Path) -> None:
     report = check_install(
         install_tree,
         "--fips",
-        env=[
-            f"OPENSSL_CONF={PREFIX}/share/ssl/openssl-fips.cnf",
-            f"OPENSSL_MODULES={PREFIX}/share/ssl/ossl-modules",
-        ],
+        env={
+            "OPENSSL_CONF": f"{PREFIX}/share/ssl/openssl-fips.cnf",
+            "OPENSSL_MODULES": f"{PREFIX}/share/ssl/ossl-modules",
+        },
     )
     # What a FIPS auditor tries first: none may fall back to CPython's own code.
     for call in (
@@ -190,23 +178,10 @@ def sha256(path: Path) -> str:
 
 def full_members(path: Path) -> list:
     """Member names of the .tar.zst, in order (listed by zstd in the toolchain image)."""
-    listing = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "-v",
-            f"{path}:/a.tar.zst:ro",
-            ensure_image("linux-x86_64"),
-            "sh",
-            "-c",
-            "zstd -dc /a.tar.zst | tar -t",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    listing = run_container(
+        ensure_image("linux-x86_64"),
+        ["sh", "-c", "zstd -dc /a.tar.zst | tar -t"],
+        mounts={path: "/a.tar.zst"},
     )
     assert listing.returncode == 0, listing.stderr
     return listing.stdout.splitlines()
@@ -450,29 +425,14 @@ def test_packaged_service_runs_on_nothing_but_the_install_only_tree(tmp_path: Pa
         archive.extractall(tmp_path)
     # A bare Debian: no Python of its own; our tree at a path of its own; FIPS mode as the
     # README turns it on.
-    ran = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "-v",
-            f"{tmp_path / 'python'}:/opt/fips-python:ro",
-            "-v",
-            f"{pex}:/srv/service.pex:ro",
-            "-e",
-            "OPENSSL_CONF=/opt/fips-python/share/ssl/openssl-fips.cnf",
-            "-e",
-            "OPENSSL_MODULES=/opt/fips-python/share/ssl/ossl-modules",
-            ensure_image("test-runtime"),
-            "sh",
-            "-c",
-            "! command -v python3 && /opt/fips-python/bin/python3 /srv/service.pex",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    ran = run_container(
+        ensure_image("test-runtime"),
+        ["sh", "-c", "! command -v python3 && /opt/fips-python/bin/python3 /srv/service.pex"],
+        mounts={tmp_path / "python": "/opt/fips-python", pex: "/srv/service.pex"},
+        env={
+            "OPENSSL_CONF": "/opt/fips-python/share/ssl/openssl-fips.cnf",
+            "OPENSSL_MODULES": "/opt/fips-python/share/ssl/ossl-modules",
+        },
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     output = json.loads(ran.stdout.strip().splitlines()[-1])

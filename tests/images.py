@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from pathlib import Path
+from typing import List, Mapping
 
 from pants_launcher_test import REPO, pants
 
@@ -29,3 +30,30 @@ def ensure_image(name: str) -> str:
         assert made.returncode == 0, f"making {tag} failed:\n{made.stderr[-3000:]}"
         assert made.stdout.split() == [tag]
     return tag
+
+
+def run_container(
+    image: str,
+    command: List[str],
+    mounts: Mapping[Path, str] = {},
+    env: Mapping[str, str] = {},
+    timeout: int = 600,
+) -> subprocess.CompletedProcess:
+    """Runs `command` in a throwaway container of `image` without network, with host paths
+    mounted read-only (`mounts`: host path -> path in the container)."""
+    return subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            *(arg for host, inside in mounts.items() for arg in ("-v", f"{host}:{inside}:ro")),
+            *(arg for name, value in env.items() for arg in ("-e", f"{name}={value}")),
+            image,
+            *command,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

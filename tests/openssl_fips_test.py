@@ -4,23 +4,20 @@ cross-compiled and tested under qemu in its toolchain's container."""
 
 from __future__ import annotations
 
-import subprocess
-from typing import Dict, List
+from typing import Dict
 
 import pytest
 
-from images import ensure_image
+from images import ensure_image, run_container
 from pants_launcher_test import REPO, pants
 
 # platform -> environment of test-fips.sh for a tree of that platform
-PLATFORMS: Dict[str, List[str]] = {
-    "linux-x86_64": [],
-    "linux-aarch64": [
-        "-e",
-        "OPENSSL_EMULATOR=qemu-aarch64 -L /usr/aarch64-linux-gnu",
-        "-e",
-        "STRIP=aarch64-linux-gnu-strip",
-    ],
+PLATFORMS: Dict[str, Dict[str, str]] = {
+    "linux-x86_64": {},
+    "linux-aarch64": {
+        "OPENSSL_EMULATOR": "qemu-aarch64 -L /usr/aarch64-linux-gnu",
+        "STRIP": "aarch64-linux-gnu-strip",
+    },
 }
 
 
@@ -41,29 +38,14 @@ def test_openssl_builds_and_its_fips_provider_works_relocated(platform: str) -> 
     ):
         assert (tree / path).is_file(), path
 
-    emulation: List[str] = PLATFORMS[platform]
-    checked = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "-v",
-            f"{tree}:/opt/elsewhere/openssl:ro",
-            "-v",
-            f"{REPO}/sources/openssl/test-fips.sh:/in/test-fips.sh:ro",
-            "-e",
-            "OPENSSL_TREE=/opt/elsewhere/openssl",
-            *emulation,
-            ensure_image(platform),
-            "bash",
-            "-euo",
-            "pipefail",
-            "/in/test-fips.sh",
-        ],
-        capture_output=True,
-        text=True,
+    checked = run_container(
+        ensure_image(platform),
+        ["bash", "-euo", "pipefail", "/in/test-fips.sh"],
+        mounts={
+            tree: "/opt/elsewhere/openssl",
+            REPO / "sources/openssl/test-fips.sh": "/in/test-fips.sh",
+        },
+        env={"OPENSSL_TREE": "/opt/elsewhere/openssl", **PLATFORMS[platform]},
         timeout=900,
     )
     report = checked.stdout + checked.stderr

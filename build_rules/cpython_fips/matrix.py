@@ -42,6 +42,23 @@ class Platform:
     cross_compile: str = ""
     # ... and the command that runs the target's programs in the build container, for tests.
     emulator: str = ""
+    # What CPython's configure would find out by running test programs, which a cross build
+    # cannot: its pessimistic guesses would make a slower interpreter (no computed gotos, FNV
+    # instead of SipHash), link -lpthread before the static libcrypto (no OpenSSL), or stop
+    # configure (getaddrinfo). The values glibc Linux has on the target: the native x86_64
+    # configure's results where the architecture does not matter (its config.cache was compared
+    # with the cross build's).
+    cross_configure_cache: Tuple[str, ...] = ()
+    # The platform whose noopt interpreter of the same source a cross build runs as its
+    # `--with-build-python` (built once, shared by every flavour); None for a native build.
+    build_python_platform: Optional[str] = None
+    # The `toolchain` target whose containers run the archives' runtime checks: a bare Debian of
+    # the target's architecture (under qemu-user through binfmt_misc where it is not the host's).
+    runtime_toolchain: str = "sources/toolchain:test-runtime"
+    # ... and the one with a C compiler that builds an extension module against them (tests).
+    extension_toolchain: str = "sources/toolchain:test-cc"
+    # How those containers run on our x86_64 hosts when the target is another architecture.
+    runtime_emulation: str = ""
     # Why CPython is not built for this platform yet: its //dist targets fail at once saying so.
     cpython_unavailable: str = ""
 
@@ -61,7 +78,21 @@ class Platform:
 
     def cpython_env(self) -> Dict[str, str]:
         """The cross settings of sources/cpython/build.sh."""
-        return self.library_env()
+        if not self.cross_compile:
+            return {}
+        return {
+            **self.library_env(),
+            "CPYTHON_EMULATOR": self.emulator,
+            # One per line (build.sh reads them with mapfile).
+            "CPYTHON_CROSS_CONFIGURE_CACHE": "\n".join(self.cross_configure_cache),
+        }
+
+    def build_python(self, version: "CPythonVersion") -> Optional[str]:
+        """The `cpython` target a cross build of `version` runs as its build machine's
+        interpreter, or None for a native build."""
+        if not self.build_python_platform:
+            return None
+        return f"sources/cpython:{version.minor}-noopt-{self.build_python_platform}"
 
 
 @dataclass(frozen=True)
@@ -127,11 +158,24 @@ PLATFORMS: Tuple[Platform, ...] = (
         openssl_target="linux-aarch64",
         cross_compile="aarch64-linux-gnu-",
         emulator="qemu-aarch64 -L /usr/aarch64-linux-gnu",
-        cpython_unavailable=(
-            "CPython for aarch64-unknown-linux-gnu is not built yet: a cross build needs a native "
-            "interpreter of the same version as --with-build-python (OpenSSL and the libraries "
-            "do build for it)."
+        cross_configure_cache=(
+            "ac_cv_file__dev_ptmx=yes",
+            "ac_cv_file__dev_ptc=no",
+            "ac_cv_buggy_getaddrinfo=no",
+            "ac_cv_pthread=yes",
+            "ac_cv_cxx_thread=yes",
+            "ac_cv_pthread_system_supported=yes",
+            "ac_cv_aligned_required=no",
+            "ac_cv_computed_gotos=yes",
+            "ac_cv_working_tzset=yes",
+            "ac_cv_broken_sem_getvalue=no",
+            # wchar_t is unsigned on aarch64 (signed on x86_64).
+            "ac_cv_wchar_t_signed=no",
         ),
+        build_python_platform="linux-x86_64",
+        runtime_toolchain="sources/toolchain:test-runtime-arm64",
+        extension_toolchain="sources/toolchain:test-cc-arm64",
+        runtime_emulation="qemu-user",
     ),
     Platform(
         name="macos-arm64",
@@ -174,6 +218,8 @@ FLAVOURS: Tuple[Flavour, ...] = (
 )
 # The first CPython whose configure has --disable-gil.
 FIRST_FREETHREADED = "3.13"
+# The first CPython whose configure takes --with-build-python, which our cross builds use.
+FIRST_CROSS_BUILT = "3.11"
 
 # The static libraries every interpreter links (sources/libraries). Line editing is libedit's
 # (BSD licence) in every version: CPython's configure takes --with-readline=editline from 3.10.
@@ -228,9 +274,8 @@ class BuildMatrix:
         return tuple(
             (platform, version, flavour)
             for platform in self.platforms
-            if platform.builds_cpython
             for version in self.versions
-            if not version.unavailable
+            if not self._reason(platform, version)
             for flavour in self.flavours(version)
         )
 
@@ -243,16 +288,29 @@ class BuildMatrix:
             for flavour in self.flavours(version)
         )
 
+    @staticmethod
+    def _reason(platform: Platform, version: CPythonVersion) -> str:
+        if platform.cpython_unavailable or version.unavailable:
+            return platform.cpython_unavailable or version.unavailable
+        if platform.cross_compile and version.key < version_key(FIRST_CROSS_BUILT):
+            return (
+                f"CPython {version.minor} is not cross-built for {platform.triple}: cross builds "
+                f"start at {FIRST_CROSS_BUILT}, the first CPython whose configure takes "
+                "--with-build-python."
+            )
+        return ""
+
     def unavailable(self, platform: Platform, version: CPythonVersion) -> str:
         """Why the build does not implement this cell, and what it does implement; "" if it does."""
-        reason = platform.cpython_unavailable or version.unavailable
+        reason = self._reason(platform, version)
         if not reason:
             return ""
-        platforms = ", ".join(p.triple for p in self.platforms if p.builds_cpython)
-        versions = ", ".join(v.minor for v in self.versions if not v.unavailable)
-        return (
-            f"{reason} Built today: CPython {versions} for {platforms} (README, 'CPython builds')."
+        built = "; ".join(
+            f"{', '.join(v.minor for v in self.versions if not self._reason(p, v))} for {p.triple}"
+            for p in self.platforms
+            if p.builds_cpython
         )
+        return f"{reason} Built today: CPython {built} (README, 'CPython builds')."
 
 
 BUILD_MATRIX = BuildMatrix()

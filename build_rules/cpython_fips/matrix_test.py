@@ -39,14 +39,24 @@ def test_unbuilt_cells_say_why_and_what_is_built() -> None:
     message = BUILD_MATRIX.unavailable(macos, v313)
     assert message.startswith("CPython for aarch64-apple-darwin is not built yet")
     assert (
-        "Built today: CPython 3.10, 3.11, 3.12, 3.13, 3.14 for x86_64-unknown-linux-gnu" in message
+        "Built today: CPython 3.10, 3.11, 3.12, 3.13, 3.14 for x86_64-unknown-linux-gnu; "
+        "3.11, 3.12, 3.13, 3.14 for aarch64-unknown-linux-gnu" in message
     )
     x86_64 = BUILD_MATRIX.platform("linux-x86_64")
+    aarch64 = BUILD_MATRIX.platform("linux-aarch64")
     assert BUILD_MATRIX.unavailable(x86_64, v313) == ""
+    assert BUILD_MATRIX.unavailable(aarch64, v313) == ""
+    [v310] = [v for v in BUILD_MATRIX.versions if v.minor == "3.10"]
+    assert BUILD_MATRIX.unavailable(aarch64, v310).startswith(
+        "CPython 3.10 is not cross-built for aarch64-unknown-linux-gnu: cross builds start at 3.11"
+    )
     built = {(p.name, v.minor, f.name) for p, v, f in BUILD_MATRIX.cpython_builds()}
     assert ("linux-x86_64", "3.10", "noopt") in built
-    assert ("linux-aarch64", "3.13", "noopt") not in built
-    assert len(built) == 5 * len([f for f in FLAVOURS if not f.freethreaded]) + 2 * 2
+    assert ("linux-aarch64", "3.13", "freethreaded+pgo+lto") in built
+    assert ("linux-aarch64", "3.10", "noopt") not in built
+    not_freethreaded = len([f for f in FLAVOURS if not f.freethreaded])
+    # x86_64: 5 versions; aarch64: 3.11 to 3.14; freethreaded: 3.13 and 3.14 on both.
+    assert len(built) == (5 + 4) * not_freethreaded + 2 * 2 * 2
 
 
 def test_version_settings_for_the_build_script() -> None:
@@ -68,6 +78,14 @@ def test_unknown_platform() -> None:
 
 def test_cross_settings() -> None:
     x86_64, aarch64 = BUILD_MATRIX.platform("linux-x86_64"), BUILD_MATRIX.platform("linux-aarch64")
+    [v313] = [v for v in BUILD_MATRIX.versions if v.minor == "3.13"]
     assert x86_64.library_env() == {} and x86_64.openssl_env() == {}
     assert aarch64.library_env() == {"HOST_TRIPLE": "aarch64-linux-gnu"}
     assert aarch64.openssl_env()["CROSS_COMPILE"] == "aarch64-linux-gnu-"
+    assert x86_64.cpython_env() == {} and x86_64.build_python(v313) is None
+    assert aarch64.cpython_env()["CPYTHON_EMULATOR"].startswith("qemu-aarch64 ")
+    # What configure would otherwise guess pessimistically (or fail on) in a cross build.
+    cache = aarch64.cpython_env()["CPYTHON_CROSS_CONFIGURE_CACHE"].splitlines()
+    assert {"ac_cv_computed_gotos=yes", "ac_cv_aligned_required=no"} <= set(cache)
+    # Every aarch64 flavour runs the one native noopt interpreter of its version.
+    assert aarch64.build_python(v313) == "sources/cpython:3.13-noopt-linux-x86_64"

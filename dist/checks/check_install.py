@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import importlib
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -112,6 +113,17 @@ def check_venv_and_pip() -> None:
                                  capture_output=True, text=True)
             check("pip runs in the venv", pip.returncode == 0,
                   (pip.stdout + pip.stderr).strip()[-500:])
+
+
+def check_build_configuration() -> None:
+    """What configure decides by running test programs, which a cross build must be told: a
+    wrong guess makes a slower or different interpreter, not a failing one."""
+    print(f"    running on {platform.machine()}")
+    check("str hashing uses SipHash (configure found unaligned access allowed)",
+          sys.hash_info.algorithm.startswith("siphash"), sys.hash_info.algorithm)
+    check("the interpreter dispatches with computed gotos",
+          sysconfig.get_config_var("HAVE_COMPUTED_GOTOS") == 1,
+          sysconfig.get_config_var("HAVE_COMPUTED_GOTOS"))
 
 
 def check_static_interpreter() -> None:
@@ -233,6 +245,7 @@ def main() -> int:
     check_relocated()
     check_bare_argv0()
     check_venv_and_pip()
+    check_build_configuration()
     check_static_interpreter()
     if "--fips" in flags:
         check_fips()

@@ -19,6 +19,13 @@
 #                          (extension-modules.txt: see its header)
 #   OPENSSL_PREFIX         the `openssl` target's install tree (/in/openssl)
 #   DEPS_PREFIX            the static libraries, merged (/in/deps)
+#   HOST_TRIPLE            a cross build only: the GNU triple the interpreter runs on, with
+#   CPYTHON_BUILD_PYTHON_TREE  the install tree of a native interpreter of the same source
+#                          (configure's --with-build-python), and
+#   CPYTHON_EMULATOR       the command that runs the target's programs here (qemu-user): the
+#                          smoke test, the byte-code and build-info.json, and PGO's profile run
+#   CPYTHON_CROSS_CONFIGURE_CACHE  configure's results for the target that it cannot find out
+#                          itself in a cross build (ac_cv_...=...), one per line
 #
 # Output (/out):
 #   install/          the interpreter, configured for the prefix /install but relocatable:
@@ -49,6 +56,14 @@ readonly BUILTIN_MODULES_VIA=${CPYTHON_BUILTIN_MODULES:?CPYTHON_BUILTIN_MODULES 
 EXTRA_CONFIGURE_ARGS=()
 [ -z "${CPYTHON_EXTRA_CONFIGURE_ARGS:-}" ] || mapfile -t EXTRA_CONFIGURE_ARGS <<<"$CPYTHON_EXTRA_CONFIGURE_ARGS"
 readonly EXTRA_CONFIGURE_ARGS
+readonly HOST=${HOST_TRIPLE:-}
+EMULATOR=() CROSS_CONFIGURE_CACHE=()
+if [ -n "$HOST" ]; then
+    : "${CPYTHON_BUILD_PYTHON_TREE:?a cross build (HOST_TRIPLE) needs CPYTHON_BUILD_PYTHON_TREE}"
+    read -ra EMULATOR <<<"${CPYTHON_EMULATOR:?a cross build (HOST_TRIPLE) needs CPYTHON_EMULATOR}"
+    mapfile -t CROSS_CONFIGURE_CACHE <<<"${CPYTHON_CROSS_CONFIGURE_CACHE:?a cross build (HOST_TRIPLE) needs CPYTHON_CROSS_CONFIGURE_CACHE}"
+fi
+readonly EMULATOR CROSS_CONFIGURE_CACHE
 : "${OPENSSL_PREFIX:?OPENSSL_PREFIX must name the OpenSSL install tree}"
 : "${DEPS_PREFIX:?DEPS_PREFIX must name the merged static libraries}"
 # The extension modules every build must have, and the test modules (see the file's header).
@@ -72,6 +87,11 @@ interpreter_in() {
     local found=("$1"/bin/python3.*[0-9t])
     [ -x "${found[0]}" ] || die "no interpreter in $1/bin"
     echo "${found[0]}"
+}
+
+# Runs a program built for the target: under the emulator in a cross build.
+run_target() {
+    "${EMULATOR[@]}" "$@"
 }
 
 apply_patches() {
@@ -137,6 +157,14 @@ configure_args() {
         --with-builtin-hashlib-hashes=blake2
         "${EXTRA_CONFIGURE_ARGS[@]}"
     )
+    if [ -n "$HOST" ]; then
+        args+=(
+            --build="$(gcc -dumpmachine)"
+            --host="$HOST"
+            --with-build-python="$(interpreter_in "$CPYTHON_BUILD_PYTHON_TREE")"
+            "${CROSS_CONFIGURE_CACHE[@]}"
+        )
+    fi
     case $FLAVOUR in
         *pgo+lto) args+=(--enable-optimizations --with-lto) ;;
         *noopt) ;;
@@ -187,11 +215,38 @@ build() {
     fi
     link_interpreter_statically
     log "make -j$JOBS (flavour $FLAVOUR)"
-    make -j"$JOBS"
+    if [ -n "$HOST" ] && [[ $FLAVOUR == *pgo+lto ]]; then
+        make_cross_with_profile
+    else
+        make -j"$JOBS"
+    fi
     log "make install"
     make -j1 install DESTDIR="$STAGE" >"$WORK/install.log" 2>&1 || {
         tail -n 40 "$WORK/install.log"; die "make install failed"
     }
+}
+
+# PGO in a cross build: the Makefile's profile run starts ./python directly, which the build
+# machine cannot execute. Its three stages are run here instead, the profile task under the
+# emulator: an instrumented build, the task (the Makefile's PROFILE_TASK, as upstream trains),
+# then the optimised build from the profile the task wrote.
+make_cross_with_profile() {
+    local task profiles
+    make -j"$JOBS" profile-gen-stamp
+    # shellcheck disable=SC2016  # $(PROFILE_TASK) is make's
+    task=$(printf 'print-profile-task:\n\t@echo $(PROFILE_TASK)\n' |
+        make -s --no-print-directory -f Makefile -f - print-profile-task)
+    log "profile run under ${EMULATOR[*]}: ./python $task"
+    # shellcheck disable=SC2086  # the task is a list of arguments
+    run_target ./python $task >"$WORK/profile-run.log" 2>&1 || {
+        tail -n 40 "$WORK/profile-run.log"; die "the profile task failed under the emulator"
+    }
+    profiles=$(find . -name '*.gcda' | wc -l)
+    [ "$profiles" -gt 0 ] || die "the profile task wrote no profile (*.gcda)"
+    log "profile run done: $profiles profiles ($(tail -n 1 "$WORK/profile-run.log"))"
+    make clean-retain-profile >/dev/null
+    touch profile-run-stamp
+    make -j"$JOBS"
 }
 
 # The interpreter carries the core and the built-in modules itself, linked from their objects as
@@ -291,14 +346,15 @@ publish() {
     install_fips_files
     log "making the installed configuration relocatable"
     # No path of the build's inputs or of its build tree stays in the configuration.
-    python3 "$HERE/relocate.py" "$OUT/install" "$BUILD_PREFIX" "$SRC" "$DEPS_PREFIX" "$OPENSSL_PREFIX"
+    python3 "$HERE/relocate.py" ${HOST:+"--cross-tools=$HOST-"} "$OUT/install" "$BUILD_PREFIX" \
+        "$SRC" "$DEPS_PREFIX" "$OPENSSL_PREFIX" ${HOST:+"$CPYTHON_BUILD_PYTHON_TREE"}
     # relocate.py deleted the byte-code of the _sysconfigdata it rewrote. Compile it again with the
     # installed interpreter, hash-checked (SOURCE_DATE_EPOCH is set) like the rest of the stdlib:
     # byte-code written on import would record the build's wall-clock time as the source's
     # mtime, and the archives would differ from build to build.
     local python
     python=$(interpreter_in "$OUT/install")
-    "$python" -m py_compile "$OUT"/install/lib/python3.*/_sysconfigdata_*.py
+    run_target "$python" -m py_compile "$OUT"/install/lib/python3.*/_sysconfigdata_*.py
 }
 
 # Runs the installed interpreter from another path than the build's, as a user would.
@@ -306,8 +362,8 @@ smoke_test() {
     local moved=$WORK/moved python
     cp -a "$OUT/install" "$moved"
     python=$(interpreter_in "$moved")
-    log "smoke test: $python"
-    "$python" - "${BUILT_IN_MODULES[*]}" "${REQUIRED_MODULES[@]}" <<'EOF'
+    log "smoke test: ${EMULATOR[*]} $python"
+    run_target "$python" - "${BUILT_IN_MODULES[*]}" "${REQUIRED_MODULES[@]}" <<'EOF'
 import importlib, os, ssl, sys, sysconfig
 for name in sys.argv[1].split():
     assert name in sys.builtin_module_names, f"{name} is not built in"
@@ -325,7 +381,7 @@ write_build_info() {
     python=$(interpreter_in "$OUT/install")
     mapfile -t args < <(configure_args)
     # -B: running it must not write byte-code into the install tree.
-    "$python" -B "$HERE/describe.py" "$VERSION" "$FLAVOUR" "${args[@]}" >"$OUT/build-info.json"
+    run_target "$python" -B "$HERE/describe.py" "$VERSION" "$FLAVOUR" "${args[@]}" >"$OUT/build-info.json"
 }
 
 main() {

@@ -1,6 +1,6 @@
 """Makes an installed CPython's build configuration relocatable and free of the build's paths.
 
-Usage: relocate.py INSTALL_TREE BUILD_PREFIX BUILD_TREE BUILD_PATH...
+Usage: relocate.py [--cross-tools=PREFIX] INSTALL_TREE BUILD_PREFIX BUILD_TREE BUILD_PATH...
 
 CPython records its build configuration in `_sysconfigdata_*.py`, the `Makefile` and
 `python-config` under `lib/pythonX.Y/config-*`, and pkg-config files. Extension module builds
@@ -20,14 +20,18 @@ container break them, the most common complaint about relocated CPython builds. 
   neutral value: BUILD_TREE becomes `.`, the build directory relative to itself;
 - keeps the options of CONFIG_ARGS, but not the paths in them: a BUILD_PATH becomes its last
   component (`PKG_CONFIG_LIBDIR=deps/lib/pkgconfig`);
+- in a cross build (--cross-tools=aarch64-linux-gnu-), names the tools without the cross
+  prefix (`CC='gcc -pthread'`, `AR='ar'`): extension modules are built on the target, with its
+  own compiler, as python-build-standalone's cross-built archives record it;
 - fails if any configuration variable, the Makefile, a pkg-config file or python-config still
-  names BUILD_TREE or a BUILD_PATH.
+  names BUILD_TREE or a BUILD_PATH, or a cross tool.
 
 Runs on any Python 3 (the toolchain's), so it works for cross builds too.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import posixpath
@@ -96,6 +100,15 @@ def path_neutraliser(build_tree: str, build_paths: List[str]) -> Callable[[str],
     return neutralise
 
 
+def native_tools(cross_prefix: str) -> Callable[[str], str]:
+    """Removes the cross tools' prefix from the commands that start with it: `aarch64-linux-gnu-gcc`
+    becomes `gcc`, but `aarch64-linux-gnu` alone (MULTIARCH, SOABI...) stays."""
+    if not cross_prefix:
+        return lambda text: text
+    command = re.compile(rf"(?<![\w./-]){re.escape(cross_prefix)}(?=[A-Za-z])")
+    return lambda text: command.sub("", text)
+
+
 def rewrite_sysconfigdata(
     path: Path, scrub: Callable[[str], str], build_prefix: str
 ) -> dict[str, object]:
@@ -153,17 +166,22 @@ def rewrite_build_details(path: Path, tree: Path, build_prefix: str) -> None:
     path.write_text(json.dumps(details, indent=2) + "\n")
 
 
-def main(tree: Path, build_prefix: str, build_tree: str, build_paths: List[str]) -> int:
+def main(
+    tree: Path, build_prefix: str, build_tree: str, build_paths: List[str], cross_prefix: str = ""
+) -> int:
     remove_options = option_scrubber(build_paths)
     neutralise = path_neutraliser(build_tree, build_paths)
+    host_tools = native_tools(cross_prefix)
 
     def scrub(text: str) -> str:
-        return neutralise(remove_options(text))
+        return host_tools(neutralise(remove_options(text)))
 
     leaks: List[str] = []
+    # What must not remain: the build's paths, and (cross builds) a command naming a cross tool.
+    remaining = [build_tree, *build_paths] + ([f"{cross_prefix}gcc"] if cross_prefix else [])
 
     def check(where: str, text: str) -> None:
-        leaks.extend(f"{where}: {path}" for path in [build_tree, *build_paths] if path in text)
+        leaks.extend(f"{where}: {found}" for found in remaining if found in text)
 
     [libdir] = tree.glob("lib/python3.*[0-9t]")
     for data in sorted(libdir.glob("_sysconfigdata_*.py")):
@@ -200,6 +218,13 @@ def main(tree: Path, build_prefix: str, build_tree: str, build_paths: List[str])
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 5:
-        sys.exit(__doc__)
-    sys.exit(main(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]))
+    parser = argparse.ArgumentParser(usage=__doc__)
+    parser.add_argument("--cross-tools", default="", metavar="PREFIX")
+    parser.add_argument("tree", type=Path)
+    parser.add_argument("build_prefix")
+    parser.add_argument("build_tree")
+    parser.add_argument("build_paths", nargs="+")
+    args = parser.parse_args()
+    sys.exit(
+        main(args.tree, args.build_prefix, args.build_tree, args.build_paths, args.cross_tools)
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sources.cpython.relocate import relative_build_details, rewrite_build_details
+from sources.cpython.relocate import native_tools, relative_build_details, rewrite_build_details
 
 # What CPython 3.14's `make install` writes for --prefix=/install (trimmed).
 ABSOLUTE = {
@@ -38,3 +38,18 @@ def test_rewritten_file_resolves_wherever_the_tree_is(tmp_path: Path) -> None:
     base = (details.parent / written["base_prefix"]).resolve()
     assert base == tmp_path.resolve()
     assert (base / written["c_api"]["headers"]).resolve() == tmp_path / "include/python3.14"
+
+
+def test_cross_tools_become_the_targets_own() -> None:
+    native = native_tools("aarch64-linux-gnu-")
+    # What a cross build's _sysconfigdata records (3.13, aarch64).
+    assert native("aarch64-linux-gnu-gcc -pthread -shared") == "gcc -pthread -shared"
+    assert native("aarch64-linux-gnu-ar") == "ar"
+    for kept in (
+        "aarch64-linux-gnu",
+        ".cpython-313-aarch64-linux-gnu.so",
+        "_sysconfigdata__linux_aarch64-linux-gnu",
+        "'--host=aarch64-linux-gnu' '--build=x86_64-linux-gnu'",
+    ):
+        assert native(kept) == kept
+    assert native_tools("")("aarch64-linux-gnu-gcc") == "aarch64-linux-gnu-gcc"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from pants.base.build_environment import get_buildroot
 from pants.core.goals.package import BuiltPackage, PackageFieldSet
@@ -22,7 +22,13 @@ from pants.engine.fs import (
 )
 from pants.engine.process import Process, ProcessCacheScope
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
-from pants.engine.target import HydratedSources, HydrateSourcesRequest, Target
+from pants.engine.target import (
+    HydratedSources,
+    HydrateSourcesRequest,
+    Target,
+    Targets,
+    UnparsedAddressInputs,
+)
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
@@ -44,6 +50,7 @@ from cpython_fips.components.openssl import OpenSSLFieldSet
 from cpython_fips.components.subsystems import CPythonBuildOptions
 from cpython_fips.components.target_types import (
     ComponentLibrariesField,
+    CPythonBuildPythonField,
     CPythonExtensionModulesField,
     CPythonFlavourField,
     CPythonOpenSSLField,
@@ -59,9 +66,11 @@ from cpython_fips.references import referenced_target, referenced_targets
 from cpython_fips.upstream.fetch import FetchedSourceArchive
 from cpython_fips.upstream.pins import SourceArchivePin
 
-# Where the build finds OpenSSL's install tree, and a local source tree when one replaces the pin.
+# Where the build finds OpenSSL's install tree, a local source tree when one replaces the pin, and
+# a cross build its build machine's interpreter.
 OPENSSL_DIR = "openssl"
 SOURCE_TREE_DIR = "cpython-source"
+BUILD_PYTHON_DIR = "build-python"
 # The name of the extension-modules list as the release steps see it.
 EXTENSION_MODULES_FILE = "extension-modules.txt"
 
@@ -106,6 +115,7 @@ class CPythonFieldSet(ComponentFieldSet):
     openssl: CPythonOpenSSLField
     libraries: ComponentLibrariesField
     extension_modules: CPythonExtensionModulesField
+    build_python: CPythonBuildPythonField
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,27 @@ async def extension_modules_file(field: CPythonExtensionModulesField) -> Digest:
     return await Get(Digest, CreateDigest([FileContent(EXTENSION_MODULES_FILE, listing.content)]))
 
 
+async def build_python_tree(field_set: CPythonFieldSet) -> Optional[Digest]:
+    """The install tree of the interpreter a cross build runs (its `build_python`), or None for a
+    native build. It must be built from the same source: CPython's cross build freezes modules
+    and writes byte-code with it, which must match the interpreter being built."""
+    if not field_set.build_python.value:
+        return None
+    target = await referenced_target(field_set.build_python)
+    theirs, ours = await MultiGet(
+        Get(Targets, UnparsedAddressInputs, field.to_unparsed_address_inputs())
+        for field in (target[CPythonSourceField], field_set.source)
+    )
+    if theirs != ours:
+        raise CPythonBuildError(
+            f"{field_set.address}: its build_python {target.address} is built from "
+            f"{theirs[0].address}, not from {ours[0].address}: a cross build needs an "
+            "interpreter of the same source."
+        )
+    build = await Get(CPythonBuild, CPythonFieldSet, CPythonFieldSet.create(target))
+    return build.component.install_tree
+
+
 @rule(desc="Build CPython")
 async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions) -> CPythonBuild:
     address = field_set.address
@@ -226,6 +257,10 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
         Get(StaticLibraries, StaticLibrariesRequest(field_set.libraries)),
     )
     input_trees += [(OPENSSL_DIR, openssl.install_tree), (DEPS_DIR, libraries.merged_tree)]
+    build_python = await build_python_tree(field_set)
+    if build_python:
+        input_trees.append((BUILD_PYTHON_DIR, build_python))
+        env["CPYTHON_BUILD_PYTHON_TREE"] = f"/in/{BUILD_PYTHON_DIR}/install"
 
     build = await Get(
         ComponentBuild,

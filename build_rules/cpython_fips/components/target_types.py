@@ -179,6 +179,19 @@ class CPythonOpenSSLField(TargetReferenceField):
     )
 
 
+class CPythonBuildPythonField(TargetReferenceField):
+    alias = "build_python"
+    expected_kind = "cpython"
+    help = help_text(
+        """
+        For a cross build: a `cpython` target of the same source built natively for the build
+        machine, whose interpreter CPython's build runs (`--with-build-python`: freezing modules,
+        byte-compiling, ensurepip). Its install tree is mounted at `/in/build-python`. It is
+        built once and serves every flavour of the cross-built version.
+        """
+    )
+
+
 class CPythonFlavourField(StringField):
     alias = "flavour"
     required = True
@@ -217,6 +230,7 @@ class CPythonTarget(Target):
         CPythonOpenSSLField,
         ComponentLibrariesField,
         CPythonExtensionModulesField,
+        CPythonBuildPythonField,
     )
     help = help_text(
         """
@@ -229,8 +243,9 @@ class CPythonTarget(Target):
     )
 
 
-# Defined after the field it names.
+# Defined after the fields they name.
 ComponentLibrariesField.expected_field = StaticLibrarySourceField
+CPythonBuildPythonField.expected_field = CPythonFlavourField
 
 
 def target_types() -> list[Any]:

@@ -22,6 +22,18 @@ ALLOWED_NEEDED_LINUX = frozenset(
 )
 ALLOWED_NEEDED_PREFIXES = ("libpython3.",)
 
+# The ELF machine (pyelftools' name of e_machine) of each target architecture: every ELF file of
+# a distribution must be built for its target, which a cross build could get wrong unnoticed.
+ELF_MACHINES = {"x86_64": "EM_X86_64", "aarch64": "EM_AARCH64"}
+
+
+def elf_machine(target_triple: str) -> str:
+    architecture = target_triple.split("-", 1)[0]
+    if architecture not in ELF_MACHINES:
+        raise ValueError(f"no ELF machine is known for the target {target_triple}")
+    return ELF_MACHINES[architecture]
+
+
 # Symbol name prefixes of OpenSSL's API: python and libpython must not export any of them, or
 # an extension module with its own OpenSSL could bind to ours (or ours to its).
 OPENSSL_SYMBOL_PREFIXES = (

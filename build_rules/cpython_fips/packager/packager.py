@@ -176,13 +176,15 @@ def glibc_version(name: str) -> Optional[Tuple[int, ...]]:
 
 
 def check_elf(
-    path: Path, relative: str, glibc_max: Tuple[int, ...], check_exports: bool
+    path: Path, relative: str, machine: str, glibc_max: Tuple[int, ...], check_exports: bool
 ) -> List[str]:
     problems = []
     with path.open("rb") as f:
         elf = ELFFile(f)
+        if elf["e_machine"] != machine:
+            problems.append(f"built for {elf['e_machine']}, not for the target's {machine}")
         if elf.header["e_type"] not in ("ET_DYN", "ET_EXEC"):
-            return []
+            return [f"{relative}: {problem}" for problem in problems]
         segments = {segment["p_type"]: segment for segment in elf.iter_segments()}
         stack = segments.get("PT_GNU_STACK")
         if stack is None or stack["p_flags"] & PF_X:
@@ -228,7 +230,7 @@ def check_elf(
     return [f"{relative}: {problem}" for problem in problems]
 
 
-def check_elf_files(tree: Path, glibc_max: Tuple[int, ...]) -> Tuple[int, List[str]]:
+def check_elf_files(tree: Path, machine: str, glibc_max: Tuple[int, ...]) -> Tuple[int, List[str]]:
     checked, problems = 0, []
     for path in sorted(tree.rglob("*")):
         if not is_elf(path):
@@ -236,7 +238,7 @@ def check_elf_files(tree: Path, glibc_max: Tuple[int, ...]) -> Tuple[int, List[s
         relative = path.relative_to(tree).as_posix()
         checked += 1
         check_exports = relative != expectations.FIPS_MODULE
-        problems.extend(check_elf(path, relative, glibc_max, check_exports))
+        problems.extend(check_elf(path, relative, machine, glibc_max, check_exports))
     if checked == 0:
         problems.append(f"{tree}: no ELF file found")
     return checked, problems
@@ -400,9 +402,10 @@ def validate(
     modules: expectations.ModuleExpectations,
 ) -> None:
     glibc_max = tuple(int(part) for part in args.glibc_max_version.split("."))
+    machine = expectations.elf_machine(args.target_triple)
     problems: List[str] = []
     for name, tree in (("install", args.install), ("stripped", args.stripped)):
-        checked, tree_problems = check_elf_files(tree, glibc_max)
+        checked, tree_problems = check_elf_files(tree, machine, glibc_max)
         problems += [f"{name}: {p}" for p in tree_problems]
         problems += [f"{name}: {p}" for p in check_fips_module(tree)]
         print(f"    {name}: {checked} ELF files checked")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import platform
+import sys
 from pathlib import Path
+from typing import List
 
 import pytest
 
-from cpython_fips.packager import expectations
+from cpython_fips.packager import expectations, packager
 from cpython_fips.packager.packager import (
     SCHEMA,
     ArchiveNames,
@@ -124,3 +127,24 @@ def test_install_only_leaves_out_test_modules(tmp_path: Path) -> None:
     kept = {e.name.rsplit("/", 1)[-1].split(".")[0] for e in tree_entries(tree, "python", excluded)}
     assert {"_xxsubinterpreters", "_curses"} <= kept
     assert not {"_testcapi", "xxlimited", "libpython3"} & kept
+
+
+def test_elf_files_must_be_built_for_the_target() -> None:
+    # A real ELF file: the interpreter running this test, built for the machine running it.
+    interpreter = Path(sys.executable).resolve()
+    host = expectations.elf_machine(f"{platform.machine()}-unknown-linux-gnu")
+    other = next(machine for machine in expectations.ELF_MACHINES.values() if machine != host)
+    newest = (9999,)
+
+    def machine_problems(machine: str) -> List[str]:
+        return [
+            problem
+            for problem in packager.check_elf(interpreter, "python", machine, newest, False)
+            if "built for" in problem
+        ]
+
+    assert machine_problems(host) == []
+    assert machine_problems(other) == [f"python: built for {host}, not for the target's {other}"]
+    assert expectations.elf_machine("aarch64-unknown-linux-gnu") == "EM_AARCH64"
+    with pytest.raises(ValueError, match="no ELF machine is known for the target riscv64"):
+        expectations.elf_machine("riscv64-unknown-linux-gnu")

@@ -37,6 +37,7 @@ from cpython_fips.release.target_types import (
     DistributionCheckFilesField,
     DistributionCPythonField,
     DistributionRuntimeCheckScriptField,
+    DistributionRuntimeEmulationField,
     DistributionRuntimeToolchainField,
     DistributionStripScriptField,
     DistributionTargetTripleField,
@@ -66,6 +67,7 @@ class CPythonDistributionFieldSet(PackageFieldSet):
     runtime_check_script: DistributionRuntimeCheckScriptField
     check_files: DistributionCheckFilesField
     runtime_toolchain: DistributionRuntimeToolchainField
+    runtime_emulation: DistributionRuntimeEmulationField
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,8 @@ class RuntimeCheckRequest:
     script: Script
     build: CPythonBuild
     archives: DistributionArchives
+    # `runtime_emulation`: "" when the containers run natively.
+    emulation: str
 
 
 @dataclass(frozen=True)
@@ -242,6 +246,7 @@ async def check_archives(request: RuntimeCheckRequest) -> RuntimeChecksPassed:
                 {
                     "EXPECTED_OPENSSL_VERSION": request.build.openssl_version,
                     "EXTENSION_MODULES": f"/in/{EXTENSION_MODULES_FILE}",
+                    **({"RUNTIME_EMULATION": request.emulation} if request.emulation else {}),
                 }
             ),
         ),
@@ -276,7 +281,14 @@ async def package_cpython_distribution(
     )
     await Get(
         RuntimeChecksPassed,
-        RuntimeCheckRequest(address, runtime_toolchain.address, check_script, build, archives),
+        RuntimeCheckRequest(
+            address,
+            runtime_toolchain.address,
+            check_script,
+            build,
+            archives,
+            field_set.runtime_emulation.value or "",
+        ),
     )
     files: Tuple[str, ...] = archives.archives.files
     return BuiltPackage(

@@ -94,6 +94,19 @@ class DistributionRuntimeToolchainField(TargetReferenceField):
     )
 
 
+class DistributionRuntimeEmulationField(StringField):
+    alias = "runtime_emulation"
+    valid_choices = ("qemu-user",)
+    help = help_text(
+        """
+        How the `runtime_toolchain`'s containers run when its architecture is not the host's:
+        `qemu-user` (registered with binfmt_misc). CPython's regression tests then leave out the
+        few that only fail under emulation (`dist/checks/regression_tests.py`,
+        `EXCLUDED_UNDER_QEMU_USER`). Unset: the containers run natively.
+        """
+    )
+
+
 class CPythonDistributionTarget(Target):
     alias = "cpython_distribution"
     core_fields = (
@@ -105,6 +118,7 @@ class CPythonDistributionTarget(Target):
         DistributionRuntimeCheckScriptField,
         DistributionCheckFilesField,
         DistributionRuntimeToolchainField,
+        DistributionRuntimeEmulationField,
     )
     help = help_text(
         """

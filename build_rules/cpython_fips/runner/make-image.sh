@@ -39,8 +39,23 @@ suite=$(field suite) arch=$(field arch)
 for f in suite arch; do
     [ -n "${!f}" ] || die "$lock has no '# $f:' header line; write locks with lock.sh"
 done
-[ "$arch" = "$(dpkg --print-architecture)" ] ||
-    die "$lock is for $arch but this host is $(dpkg --print-architecture); only native images are supported"
+# A foreign architecture's image (arm64 on an amd64 host, for the runtime checks of a cross
+# build): debootstrap's second stage runs the new system's programs in the chroot, and the image's
+# containers run them too, through qemu-user registered with binfmt_misc. The registration needs
+# the F flag (the emulator is opened when it is registered), so that it works inside a chroot and
+# a container, which do not have the host's emulator binary.
+host_arch=$(dpkg --print-architecture)
+platform=linux/$arch
+if [ "$arch" != "$host_arch" ]; then
+    case $arch in
+        arm64) qemu=aarch64 ;;
+        *) die "$lock is for $arch: images of a foreign architecture are made for arm64 only" ;;
+    esac
+    handler=/proc/sys/fs/binfmt_misc/qemu-$qemu
+    if ! { [ -r "$handler" ] && grep -qx enabled "$handler" && grep -q '^flags: .*F' "$handler"; }; then
+        die "$lock is for $arch and this host is $host_arch: programs for $arch must run here through qemu-user registered with binfmt_misc with the F flag ($handler). On Debian: apt-get install qemu-user-static binfmt-support, then update-binfmts --enable qemu-$qemu (mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc first if it is not mounted)"
+    fi
+fi
 bad_line=$(grep -v '^#' "$lock" | awk 'NF != 7 || length($4) != 64 || $4 ~ /[^0-9a-f]/ || $5 !~ /^[0-9]+$/ ||
     $7 !~ /^pool\/[^ ]*\.deb$/ || $7 ~ /\.\./ { print NR ": " $0; exit }')
 [ -z "$bad_line" ] || die "$lock: malformed package line (want 'name version arch sha256 size priority filename'): $bad_line"
@@ -147,7 +162,7 @@ tar_sha=$(sha256sum "$work/rootfs.tar" | cut -c1-64)
 [ -z "${KEEP_TAR:-}" ] || cp "$work/rootfs.tar" "$KEEP_TAR"
 
 log "docker import"
-image=$(docker import \
+image=$(docker import --platform "$platform" \
     --change "LABEL org.cpython-fips.toolchain-lock=$lock_sha" \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
