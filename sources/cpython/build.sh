@@ -233,6 +233,12 @@ build() {
 make_cross_with_profile() {
     local task profiles
     make -j"$JOBS" profile-gen-stamp
+    # The task's tests start the interpreter again as a subprocess: only the host's binfmt_misc
+    # registration of qemu-user runs those (README, host requirements), and QEMU_LD_PREFIX gives
+    # them the target's libraries, as the emulator's -L gives them to the first process.
+    export QEMU_LD_PREFIX=${CPYTHON_EMULATOR##* -L }
+    run_target ./python -c 'import subprocess, sys; subprocess.run([sys.executable, "-c", ""], check=True)' ||
+        die "the profile task's subprocesses cannot run: register qemu-user with binfmt_misc with the F flag on the host (README, host requirements)"
     # shellcheck disable=SC2016  # $(PROFILE_TASK) is make's
     task=$(printf 'print-profile-task:\n\t@echo $(PROFILE_TASK)\n' |
         make -s --no-print-directory -f Makefile -f - print-profile-task)
