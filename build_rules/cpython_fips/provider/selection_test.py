@@ -34,11 +34,18 @@ def test_constraints_we_build_get_a_distribution_target() -> None:
 
 
 def test_what_we_do_not_build_is_left_to_the_interpreter_search() -> None:
-    # Pants' own tools (3.9), another implementation, a platform without CPython builds.
+    # Pants' own tools (3.9), another implementation, a platform without CPython builds, a
+    # version a platform does not build (aarch64 cross builds start at 3.11).
     assert choose("3.9", ["CPython==3.9.*"], X86_64, "noopt", [], BUILD_MATRIX) is None
     assert choose("3.13", ["PyPy==3.13.*"], X86_64, "noopt", [], BUILD_MATRIX) is None
+    macos = BUILD_MATRIX.platform("macos-arm64")
+    assert choose("3.13", ["CPython==3.13.*"], macos, "noopt", [], BUILD_MATRIX) is None
     aarch64 = BUILD_MATRIX.platform("linux-aarch64")
-    assert choose("3.13", ["CPython==3.13.*"], aarch64, "noopt", [], BUILD_MATRIX) is None
+    assert choose("3.10", ["CPython==3.10.*"], aarch64, "noopt", [], BUILD_MATRIX) is None
+    # Positive control: aarch64 builds 3.13.
+    assert choose("3.13", ["CPython==3.13.*"], aarch64, "noopt", [], BUILD_MATRIX) == Choice(
+        "3.13", distribution="//dist:cpython-3.13-aarch64-linux-noopt"
+    )
     assert choose("3.13", ["CPython==3.13.*"], None, "noopt", [], BUILD_MATRIX) is None
     # No free-threaded 3.11.
     assert (
