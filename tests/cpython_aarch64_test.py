@@ -16,7 +16,7 @@ from typing import Dict
 
 import pytest
 
-from images import ensure_image, run_container
+from images import archive_kind, ensure_image, fips_mode_env, run_container
 from pants_launcher_test import REPO, pants
 
 DIST_TARGET = "//dist:cpython-3.13-aarch64-linux-noopt"
@@ -29,13 +29,6 @@ EXTENSION = (Path(__file__).parent / "extension").resolve()
 PREFIX = "/opt/elsewhere/python"
 
 
-def kind_of(name: str) -> str:
-    for kind in ("install_only_stripped", "install_only"):
-        if f"-{kind}-" in name:
-            return kind
-    return "full"
-
-
 @pytest.fixture(scope="module")
 def packaged() -> Dict[str, Path]:
     # Cold: the x86_64 interpreter the cross build runs, OpenSSL and the libraries for aarch64,
@@ -43,7 +36,7 @@ def packaged() -> Dict[str, Path]:
     built = pants("package", DIST_TARGET, timeout=3300)
     assert built.returncode == 0, built.stderr[-5000:]
     found = {
-        kind_of(path.name): path
+        archive_kind(path.name): path
         for path in (REPO / "artifacts").glob(f"cpython-{RELEASE}-{TRIPLE}-noopt-*")
     }
     assert sorted(found) == ["full", "install_only", "install_only_stripped"], found
@@ -108,10 +101,7 @@ def test_fips_mode_in_an_arm64_debian(unpacked: Path) -> None:
     report = check_install(
         unpacked,
         "--fips",
-        env={
-            "OPENSSL_CONF": f"{PREFIX}/share/ssl/openssl-fips.cnf",
-            "OPENSSL_MODULES": f"{PREFIX}/share/ssl/ossl-modules",
-        },
+        env=fips_mode_env(PREFIX),
     )
     assert "PASS: FIPS: hashlib.md5(b'x') raises ValueError" in report, report
     assert "PASS: FIPS: SHA-256 works" in report, report

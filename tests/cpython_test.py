@@ -33,7 +33,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from images import ensure_image, run_container
+from images import archive_kind, ensure_image, fips_mode_env, run_container
 from pants_launcher_test import REPO, pants
 
 TARGET = "sources/cpython:3.13-noopt-linux-x86_64"
@@ -95,10 +95,7 @@ def test_fips_mode(install_tree: Path) -> None:
     report = check_install(
         install_tree,
         "--fips",
-        env={
-            "OPENSSL_CONF": f"{PREFIX}/share/ssl/openssl-fips.cnf",
-            "OPENSSL_MODULES": f"{PREFIX}/share/ssl/ossl-modules",
-        },
+        env=fips_mode_env(PREFIX),
     )
     # What a FIPS auditor tries first: none may fall back to CPython's own code.
     for call in (
@@ -139,16 +136,9 @@ def dist_target(minor: str) -> str:
     return f"//dist:cpython-{minor}-{TRIPLE.split('-')[0]}-linux-noopt"
 
 
-def kind_of(name: str) -> str:
-    for kind in ("install_only_stripped", "install_only"):
-        if f"-{kind}-" in name:
-            return kind
-    return "full"
-
-
 def archives(minor: str) -> Dict[str, Path]:
     found = (REPO / "artifacts").glob(f"cpython-{minor}.*-{TRIPLE}-noopt-*")
-    return {kind_of(path.name): path for path in found}
+    return {archive_kind(path.name): path for path in found}
 
 
 @functools.lru_cache(maxsize=None)
@@ -429,10 +419,7 @@ def test_packaged_service_runs_on_nothing_but_the_install_only_tree(tmp_path: Pa
         ensure_image("test-runtime"),
         ["sh", "-c", "! command -v python3 && /opt/fips-python/bin/python3 /srv/service.pex"],
         mounts={tmp_path / "python": "/opt/fips-python", pex: "/srv/service.pex"},
-        env={
-            "OPENSSL_CONF": "/opt/fips-python/share/ssl/openssl-fips.cnf",
-            "OPENSSL_MODULES": "/opt/fips-python/share/ssl/ossl-modules",
-        },
+        env=fips_mode_env("/opt/fips-python"),
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     output = json.loads(ran.stdout.strip().splitlines()[-1])

@@ -1,11 +1,12 @@
-"""Docker images of the toolchain targets, for tests that run what the build produced."""
+"""Docker images of the toolchain targets, and running the archives in them, for tests of what
+the build produced."""
 
 from __future__ import annotations
 
 import hashlib
 import subprocess
 from pathlib import Path
-from typing import List, Mapping
+from typing import Dict, List, Mapping
 
 from pants_launcher_test import REPO, pants
 
@@ -57,3 +58,20 @@ def run_container(
         text=True,
         timeout=timeout,
     )
+
+
+def archive_kind(name: str) -> str:
+    """Which of a distribution's three archives a file name is: full, install_only or
+    install_only_stripped."""
+    for kind in ("install_only_stripped", "install_only"):
+        if f"-{kind}-" in name:
+            return kind
+    return "full"
+
+
+def fips_mode_env(prefix: str) -> Dict[str, str]:
+    """FIPS mode, turned on as the README says, for the tree at `prefix` in a container."""
+    return {
+        "OPENSSL_CONF": f"{prefix}/share/ssl/openssl-fips.cnf",
+        "OPENSSL_MODULES": f"{prefix}/share/ssl/ossl-modules",
+    }

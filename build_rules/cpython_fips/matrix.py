@@ -55,8 +55,6 @@ class Platform:
     # The `toolchain` target whose containers run the archives' runtime checks: a bare Debian of
     # the target's architecture (under qemu-user through binfmt_misc where it is not the host's).
     runtime_toolchain: str = "sources/toolchain:test-runtime"
-    # ... and the one with a C compiler that builds an extension module against them (tests).
-    extension_toolchain: str = "sources/toolchain:test-cc"
     # How those containers run on our x86_64 hosts when the target is another architecture.
     runtime_emulation: str = ""
     # Why CPython is not built for this platform yet: its //dist targets fail at once saying so.
@@ -174,7 +172,6 @@ PLATFORMS: Tuple[Platform, ...] = (
         ),
         build_python_platform="linux-x86_64",
         runtime_toolchain="sources/toolchain:test-runtime-arm64",
-        extension_toolchain="sources/toolchain:test-cc-arm64",
         runtime_emulation="qemu-user",
     ),
     Platform(
