@@ -17,11 +17,11 @@ CPYTHON_SHA256 = "1e66a7945a48390ee4c2a4268a0e4185884059a13c4aab6d148aa208deea4a
 
 
 def pants(
-    *args: str, env: Optional[Dict[str, str]] = None, timeout: int = 600
+    *args: str, env: Optional[Dict[str, str]] = None, timeout: int = 600, repo: Path = REPO
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["./pants", "--no-pantsd", "--no-dynamic-ui", *args],
-        cwd=REPO,
+        cwd=repo,
         env=env or dict(os.environ),
         capture_output=True,
         text=True,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.process import Process
 from pants.engine.rules import Get
 from pants.option.option_types import IntOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
+
+from cpython_fips.pex_tools import ToolPexProcess
 
 
 class BuildStepCaching(Subsystem):
@@ -32,10 +33,10 @@ class BuildStepCaching(Subsystem):
     )
 
 
-async def build_step_process(request: VenvPexProcess, caching: BuildStepCaching) -> Process:
-    """The Process of a build step run by one of our tools, with the speculation delay (which
-    VenvPexProcess has no field for in Pants 2.17)."""
-    process = await Get(Process, VenvPexProcess, request)
+async def build_step_process(request: ToolPexProcess, caching: BuildStepCaching) -> Process:
+    """The Process of a build step run by one of our tools, with the speculation delay (which is
+    part of a Process's identity, not of its cache key)."""
+    process = await Get(Process, ToolPexProcess, request)
     return dataclasses.replace(
         process, remote_cache_speculation_delay_millis=caching.remote_cache_speculation_delay
     )

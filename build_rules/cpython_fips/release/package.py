@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass
 from typing import Tuple
 
-from pants.backend.python.util_rules.pex import VenvPex, VenvPexProcess
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Address
 from pants.engine.fs import (
@@ -29,7 +28,7 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from cpython_fips.components.cpython import EXTENSION_MODULES_FILE, CPythonBuild, CPythonFieldSet
-from cpython_fips.pex_tools import build_tool_pex
+from cpython_fips.pex_tools import ToolPex, ToolPexProcess, build_tool_pex
 from cpython_fips.processes import run_or_raise
 from cpython_fips.references import referenced_target
 from cpython_fips.release.subsystems import ReleaseOptions
@@ -93,7 +92,7 @@ async def script_and_files(address: Address, script: SourcesField, *files: Sourc
 
 @dataclass(frozen=True)
 class PackagerTool:
-    pex: VenvPex
+    pex: ToolPex
 
 
 @rule(desc="Build the packaging tool")
@@ -173,7 +172,7 @@ async def archive_distribution(
         Get(Digest, CreateDigest([FileContent(COMPONENTS, manifest.encode())])),
     )
     process = await build_step_process(
-        VenvPexProcess(
+        ToolPexProcess(
             packager.pex,
             argv=[
                 f"--install={INSTALL}",

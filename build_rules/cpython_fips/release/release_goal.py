@@ -18,7 +18,6 @@ import shutil
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.base.build_root import BuildRoot
 from pants.core.goals.package import BuiltPackage
 from pants.core.util_rules.distdir import DistDir
@@ -48,7 +47,7 @@ from pants.util.logging import LogLevel
 from pants.util.strutil import help_text, softwrap
 from pants.vcs.git import GitWorktreeRequest, MaybeGitWorktree
 
-from cpython_fips.pex_tools import build_tool_pex
+from cpython_fips.pex_tools import ToolPexProcess, build_tool_pex
 from cpython_fips.processes import run_or_raise
 from cpython_fips.release.package import CPythonDistributionFieldSet
 from cpython_fips.release.subsystems import ReleaseOptions
@@ -257,7 +256,7 @@ async def make_release(
     result = await run_or_raise(
         await Get(
             Process,
-            VenvPexProcess(
+            ToolPexProcess(
                 releaser,
                 argv=(MANIFEST, ARCHIVES, OUT),
                 input_digest=inputs,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.console import Console
 from pants.engine.fs import Digest, DigestContents, MergeDigests, Workspace
 from pants.engine.goal import Goal, GoalSubsystem
@@ -11,6 +10,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule
 from pants.engine.target import Target, Targets
 from pants.util.logging import LogLevel
 
+from cpython_fips.pex_tools import ToolPexProcess
 from cpython_fips.toolchain.image import lockfile_path
 from cpython_fips.toolchain.runner_tool import ContainerRunnerTool
 from cpython_fips.toolchain.target_types import (
@@ -35,10 +35,10 @@ class GenerateToolchainLock(Goal):
     environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
 
 
-def _lock_process(tool: ContainerRunnerTool, target: Target) -> VenvPexProcess:
+def _lock_process(tool: ContainerRunnerTool, target: Target) -> ToolPexProcess:
     path = lockfile_path(target.address, target[ToolchainLockfileField].value)
     suite = target[ToolchainSuiteField].value
-    return VenvPexProcess(
+    return ToolPexProcess(
         tool.pex,
         argv=[
             "lock",
@@ -62,7 +62,7 @@ async def generate_toolchain_lock(
 ) -> GenerateToolchainLock:
     toolchains = [target for target in targets if target.has_field(ToolchainPackagesField)]
     results = await MultiGet(
-        Get(ProcessResult, VenvPexProcess, _lock_process(tool, target)) for target in toolchains
+        Get(ProcessResult, ToolPexProcess, _lock_process(tool, target)) for target in toolchains
     )
     merged = await Get(Digest, MergeDigests(result.output_digest for result in results))
     workspace.write_digest(merged)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.console import Console
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import AddPrefix, Digest, MergeDigests
@@ -19,6 +18,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, goal_rule, rule
 from pants.engine.target import Targets
 from pants.util.logging import LogLevel
 
+from cpython_fips.pex_tools import ToolPexProcess
 from cpython_fips.processes import run_or_raise
 from cpython_fips.toolchain.image import ToolchainImageRequest
 from cpython_fips.toolchain.packages import ToolchainPackages, ToolchainPackagesRequest
@@ -54,7 +54,7 @@ async def make_toolchain_image(
     debs = await Get(Digest, AddPrefix(packages.digest, DEBS_DIR))
     process = await Get(
         Process,
-        VenvPexProcess(
+        ToolPexProcess(
             tool.pex,
             argv=[
                 "make-image",
@@ -66,7 +66,7 @@ async def make_toolchain_image(
             description=f"Make the image of {image.address} ({image.tag}) if it is missing",
             level=LogLevel.INFO,
             input_digest=await Get(Digest, MergeDigests([image.lock_digest, debs])),
-            extra_env=docker_env,
+            env=docker_env,
             timeout_seconds=MAKE_IMAGE_TIMEOUT_SECONDS,
             # The image lives in the Docker daemon, not in the process's outputs: never cached.
             cache_scope=ProcessCacheScope.PER_SESSION,

@@ -1,6 +1,7 @@
 """Toolchains: Docker build environments made from locked Debian packages (fetched like pinned
 sources), and build steps that run in them through the container runner."""
 
+from cpython_fips import pex_tools
 from cpython_fips.toolchain import (
     image,
     lock_goal,
@@ -30,6 +31,8 @@ def rules():
         *make_image.rules(),
         *mirror_goal.rules(),
         *lock_goal.rules(),
+        # How our tools run (also the release backend's packager and releaser).
+        *pex_tools.rules(),
         *runner_tool.rules(),
         *step.rules(),
         *ContainerRunner.rules(),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pants.backend.python.util_rules.pex import VenvPex
 from pants.engine.rules import collect_rules, rule
 
-from cpython_fips.pex_tools import build_tool_pex
+from cpython_fips.pex_tools import ToolPex, build_tool_pex
 from cpython_fips.toolchain.subsystems import ContainerRunner
 
 # The Docker client's configuration, passed through so the runner reaches the same daemon.
@@ -16,7 +15,7 @@ DOCKER_ENV_VARS = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
 
 @dataclass(frozen=True)
 class ContainerRunnerTool:
-    pex: VenvPex
+    pex: ToolPex
 
 
 @rule(desc="Build the container runner tool")

@@ -6,7 +6,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
-from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import Digest, DigestSubset, MergeDigests, PathGlobs, RemovePrefix, Snapshot
@@ -15,6 +14,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
+from cpython_fips.pex_tools import ToolPexProcess
 from cpython_fips.processes import raise_if_failed
 from cpython_fips.remote_cache import BuildStepCaching, build_step_process
 from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
@@ -92,13 +92,13 @@ async def run_container_step(
         *(f"--env={key}={value}" for key, value in sorted(step.env.items())),
     ]
     process = await build_step_process(
-        VenvPexProcess(
+        ToolPexProcess(
             tool.pex,
             argv=argv,
             description=step.description,
             level=LogLevel.INFO,
             input_digest=await Get(Digest, MergeDigests([inputs.digest, image.lock_digest])),
-            extra_env=docker_env,
+            env=docker_env,
             output_directories=[OUTPUT_DIR],
             output_files=[log_file],
             timeout_seconds=timeout + TIMEOUT_GRACE_SECONDS,

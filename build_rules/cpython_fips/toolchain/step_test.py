@@ -6,6 +6,7 @@ machine); later tests and runs reuse it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -17,12 +18,15 @@ from pants.core import register as core_backend
 from pants.engine.addresses import Address
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
 from pants.engine.internals.scheduler import ExecutionError
+from pants.engine.process import Process, ProcessResult
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 from pants.util.frozendict import FrozenDict
 
+from cpython_fips.pex_tools import TOOLS_PYTHON, TOOLS_PYTHON_CACHE, ToolPexProcess
 from cpython_fips.toolchain import register
 from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
 from cpython_fips.toolchain.make_image import MadeToolchainImage
+from cpython_fips.toolchain.runner_tool import ContainerRunnerTool
 from cpython_fips.toolchain.step import ContainerStep, ContainerStepResult
 from cpython_fips.toolchain_testutil import copy_repo_files, set_options
 
@@ -41,6 +45,9 @@ def rule_runner() -> RuleRunner:
             QueryRule(MadeToolchainImage, [ToolchainImageRequest]),
             QueryRule(Digest, [CreateDigest]),
             QueryRule(DigestContents, [Digest]),
+            QueryRule(ContainerRunnerTool, []),
+            QueryRule(Process, [ToolPexProcess]),
+            QueryRule(ProcessResult, [Process]),
         ],
         target_types=[
             *register.target_types(),
@@ -178,3 +185,37 @@ def test_cache_key_follows_the_lock_not_the_image(rule_runner: RuleRunner) -> No
         assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) == second
     finally:
         subprocess.run(["docker", "rmi", changed.tag], capture_output=True)
+
+
+def test_tool_processes_name_nothing_of_the_host(rule_runner: RuleRunner) -> None:
+    """A tool's process (every build step's) holds no host path in its arguments, environment or
+    input files, so its cache key is the same on another machine: the interpreter Pants chose
+    for the tools is reached through a link in a named cache."""
+    tool = rule_runner.request(ContainerRunnerTool, [])
+    pex = tool.pex.pex
+    assert pex.python is not None
+    interpreter = pex.python.path
+    host_paths = {
+        interpreter,
+        os.path.realpath(interpreter),
+        os.path.dirname(interpreter),
+        # Not HOME itself: "/root" is also a path inside the images.
+        os.path.join(os.environ["HOME"], ".cache"),
+        os.environ["PANTS_BOOTSTRAP_CACHE"],
+    }
+    process = rule_runner.request(
+        Process, [ToolPexProcess(tool.pex, argv=["--help"], description="runner help")]
+    )
+    assert process.argv[:2] == (TOOLS_PYTHON, pex.name)
+    inputs = rule_runner.request(DigestContents, [process.input_digest])
+    assert any(f.path.startswith(f"{pex.name}/") for f in inputs)  # the PEX is in the inputs
+    texts = [*process.argv, *process.env.keys(), *process.env.values()]
+    for host_path in host_paths:
+        assert not [text for text in texts if host_path in text], host_path
+        assert not [f.path for f in inputs if host_path.encode() in f.content], host_path
+
+    # The process runs, with the interpreter that the named cache links to.
+    result = rule_runner.request(ProcessResult, [process])
+    assert b"usage:" in result.stdout
+    named_caches = Path(os.environ["HOME"], ".cache/pants/named_caches")
+    assert os.readlink(named_caches / TOOLS_PYTHON_CACHE / "python") == interpreter
