@@ -52,6 +52,10 @@ class Platform:
     # The platform whose noopt interpreter of the same source a cross build runs as its
     # `--with-build-python` (built once, shared by every flavour); None for a native build.
     build_python_platform: Optional[str] = None
+    # For a cross build: {system library: the `source_archive` pins of the target's Debian
+    # packages that provide it}, for the libraries CPython links from the system that the cross
+    # toolchain's sysroot lacks (Debian has no cross packages of them).
+    cross_sysroot_packages: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     # The `toolchain` target whose containers run the archives' runtime checks: a bare Debian of
     # the target's architecture (under qemu-user through binfmt_misc where it is not the host's).
     runtime_toolchain: str = "sources/toolchain:test-runtime"
@@ -92,6 +96,13 @@ class Platform:
             return None
         return f"sources/cpython:{version.minor}-noopt-{self.build_python_platform}"
 
+    def sysroot_packages(self, version: "CPythonVersion") -> Tuple[str, ...]:
+        """The pins a build of `version` unpacks into its sysroot (its `sysroot_packages`)."""
+        by_library = dict(self.cross_sysroot_packages)
+        return tuple(
+            pin for library in version.system_libraries for pin in by_library.get(library, ())
+        )
+
 
 @dataclass(frozen=True)
 class CPythonVersion:
@@ -107,6 +118,9 @@ class CPythonVersion:
     extra_libraries: Tuple[str, ...] = ()
     # configure arguments only some versions take.
     configure_args: Tuple[str, ...] = ()
+    # The system's shared libraries its extension modules link (the archives need them on the
+    # host, as python-build-standalone's do): libcrypt for `_crypt`, which 3.13 removed.
+    system_libraries: Tuple[str, ...] = ()
     # Why this version is not built yet: its //dist targets fail at once saying so.
     unavailable: str = ""
 
@@ -171,6 +185,13 @@ PLATFORMS: Tuple[Platform, ...] = (
             "ac_cv_wchar_t_signed=no",
         ),
         build_python_platform="linux-x86_64",
+        # The version of libxcrypt the x86_64 toolchain's libcrypt-dev has (bullseye's).
+        cross_sysroot_packages=(
+            (
+                "crypt",
+                ("sources/libxcrypt:libcrypt-dev-arm64", "sources/libxcrypt:libcrypt1-arm64"),
+            ),
+        ),
         runtime_toolchain="sources/toolchain:test-runtime-arm64",
         runtime_emulation="qemu-user",
     ),
@@ -193,9 +214,10 @@ VERSIONS: Tuple[CPythonVersion, ...] = (
     CPythonVersion(
         minor="3.10",
         builtin_modules="setup-local",
+        system_libraries=("crypt",),
     ),
-    CPythonVersion(minor="3.11"),
-    CPythonVersion(minor="3.12"),
+    CPythonVersion(minor="3.11", system_libraries=("crypt",)),
+    CPythonVersion(minor="3.12", system_libraries=("crypt",)),
     CPythonVersion(minor="3.13"),
     CPythonVersion(
         minor="3.14",

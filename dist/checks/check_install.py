@@ -45,13 +45,19 @@ def check(description: str, ok: bool, detail: object = "") -> None:
 
 
 def read_modules(path: str) -> dict:
-    """{kind: [module, ...]} from the list's `<module> <kind>` lines."""
+    """{kind: [module, ...]} from the list's `<module> <kind> [before=X.Y]` lines, for this
+    interpreter's version."""
     by_kind: dict = {}
     with open(path) as listing:
         for line in listing:
             fields = line.split()
-            if len(fields) == 2 and not fields[0].startswith("#"):
-                by_kind.setdefault(fields[1], []).append(fields[0])
+            if len(fields) not in (2, 3) or fields[0].startswith("#"):
+                continue
+            if len(fields) == 3:
+                before = tuple(int(part) for part in fields[2].split("=", 1)[1].split("."))
+                if sys.version_info[:2] >= before:
+                    continue
+            by_kind.setdefault(fields[1], []).append(fields[0])
     return by_kind
 
 

@@ -26,6 +26,9 @@
 #                          smoke test, the byte-code and build-info.json, and PGO's profile run
 #   CPYTHON_CROSS_CONFIGURE_CACHE  configure's results for the target that it cannot find out
 #                          itself in a cross build (ac_cv_...=...), one per line
+#   CPYTHON_SYSROOT_PACKAGES  optional, a cross build: a directory of the target's Debian
+#                          packages (.deb) that the toolchain's sysroot lacks, for the system
+#                          libraries the interpreter links (libcrypt for _crypt, before 3.13)
 #
 # Output (/out):
 #   install/          the interpreter, configured for the prefix /install but relocatable:
@@ -45,6 +48,8 @@ readonly BUILD_PREFIX=/install
 readonly WORK=/tmp/build
 readonly SRC=$WORK/cpython
 readonly STAGE=$WORK/stage
+# The headers and shared libraries of CPYTHON_SYSROOT_PACKAGES, unpacked.
+readonly SYSROOT_EXTRA=$WORK/sysroot
 readonly OUT=/out
 readonly JOBS=${JOBS:-1}
 HERE=$(dirname "$0")
@@ -68,11 +73,22 @@ readonly EMULATOR CROSS_CONFIGURE_CACHE
 : "${DEPS_PREFIX:?DEPS_PREFIX must name the merged static libraries}"
 # The extension modules every build must have, and the test modules (see the file's header).
 readonly MODULES_FILE=${CPYTHON_EXTENSION_MODULES:?CPYTHON_EXTENSION_MODULES must name the extension-modules list}
-modules_of() { awk -v kind="$1" '!/^#/ && NF && $2 == kind { print $1 }' "$MODULES_FILE"; }
-mapfile -t BUILT_IN_MODULES < <(modules_of builtin)
-mapfile -t REQUIRED_MODULES < <(modules_of builtin; modules_of required)
-mapfile -t TEST_MODULE_PATTERNS < <(modules_of test)
-readonly BUILT_IN_MODULES REQUIRED_MODULES TEST_MODULE_PATTERNS
+# The modules of a kind for this VERSION: a line's `before=X.Y` leaves it out from X.Y on.
+modules_of() {
+    awk -v kind="$1" -v version="$VERSION" '
+        function minor_key(v,  parts) { split(v, parts, "."); return parts[1] * 1000 + parts[2] }
+        !/^#/ && NF && $2 == kind {
+            if ($3 ~ /^before=/ && minor_key(version) >= minor_key(substr($3, 8))) next
+            print $1
+        }' "$MODULES_FILE"
+}
+# BUILT_IN_MODULES, REQUIRED_MODULES and TEST_MODULE_PATTERNS, once VERSION is known.
+read_module_lists() {
+    mapfile -t BUILT_IN_MODULES < <(modules_of builtin)
+    mapfile -t REQUIRED_MODULES < <(modules_of builtin; modules_of required)
+    mapfile -t TEST_MODULE_PATTERNS < <(modules_of test)
+    readonly BUILT_IN_MODULES REQUIRED_MODULES TEST_MODULE_PATTERNS
+}
 
 # A fixed build date: it is compiled into sys.version (__DATE__, __TIME__), and with it set the
 # installed .pyc files are checked against their source's hash rather than its mtime, which the
@@ -88,6 +104,13 @@ interpreter_in() {
     [ -x "${found[0]}" ] || die "no interpreter in $1/bin"
     echo "${found[0]}"
 }
+
+# The PGO targets run make again with LDFLAGS_NODIST="$(LDFLAGS_NODIST) ..." on its command line,
+# which expands the variable once more: its `\$$ORIGIN` arrives as `RIGIN`, and every binary
+# gets a second RUNPATH entry, RIGIN/../lib, relative to the working directory (a place to
+# inject libraries from). configure's copy of the flags (CONFIGURE_LDFLAGS_NODIST) is in every
+# link command anyway, so the PGO builds give make an empty LDFLAGS_NODIST to pass on.
+readonly PGO_MAKE_ARGS=("LDFLAGS_NODIST=")
 
 # Runs a program built for the target: under the emulator in a cross build.
 run_target() {
@@ -176,6 +199,28 @@ configure_args() {
     printf '%s\n' "${args[@]}"
 }
 
+# Unpacks CPYTHON_SYSROOT_PACKAGES into SYSROOT_EXTRA, to compile and link against like the
+# toolchain's own sysroot; nothing of it is installed. The interpreter's extension modules use the
+# target system's library, as they do on x86_64: Debian's absolute development symlinks
+# (libcrypt.so -> /lib/<triple>/libcrypt.so.1) are pointed into SYSROOT_EXTRA, and the static
+# libraries removed, so the linker cannot take one.
+unpack_sysroot_packages() {
+    local deb link
+    [ -n "${CPYTHON_SYSROOT_PACKAGES:-}" ] || return 0
+    [ -n "$HOST" ] || die "CPYTHON_SYSROOT_PACKAGES is for cross builds (HOST_TRIPLE)"
+    for deb in "$CPYTHON_SYSROOT_PACKAGES"/*.deb; do
+        [ -f "$deb" ] || die "no .deb in $CPYTHON_SYSROOT_PACKAGES"
+        log "unpacking ${deb##*/} into the build's sysroot"
+        dpkg-deb --extract "$deb" "$SYSROOT_EXTRA"
+    done
+    while IFS= read -r -d '' link; do
+        ln -sfn "$SYSROOT_EXTRA$(readlink "$link")" "$link"
+    done < <(find "$SYSROOT_EXTRA" -type l -lname '/*' -print0)
+    find "$SYSROOT_EXTRA" -name '*.a' -delete
+    CPPFLAGS+=" -I$SYSROOT_EXTRA/usr/include"
+    LDFLAGS+=" -L$SYSROOT_EXTRA/usr/lib/$HOST -L$SYSROOT_EXTRA/lib/$HOST"
+}
+
 build() {
     local args
     mapfile -t args < <(configure_args)
@@ -186,6 +231,7 @@ build() {
     # which a static libcrypto needs after it.
     export CPPFLAGS="-I$DEPS_PREFIX/include"
     export LDFLAGS="-L$DEPS_PREFIX/lib"
+    unpack_sysroot_packages
     export PKG_CONFIG="pkg-config --static"
     export PKG_CONFIG_LIBDIR="$DEPS_PREFIX/lib/pkgconfig:$OPENSSL_PREFIX/lib/pkgconfig"
     export PKG_CONFIG_PATH=
@@ -217,6 +263,8 @@ build() {
     log "make -j$JOBS (flavour $FLAVOUR)"
     if [ -n "$HOST" ] && [[ $FLAVOUR == *pgo+lto ]]; then
         make_cross_with_profile
+    elif [[ $FLAVOUR == *pgo+lto ]]; then
+        make -j"$JOBS" "${PGO_MAKE_ARGS[@]}"
     else
         make -j"$JOBS"
     fi
@@ -232,7 +280,7 @@ build() {
 # then the optimised build from the profile the task wrote.
 make_cross_with_profile() {
     local task profiles
-    make -j"$JOBS" profile-gen-stamp
+    make -j"$JOBS" "${PGO_MAKE_ARGS[@]}" profile-gen-stamp
     # The task's tests start the interpreter again as a subprocess: only the host's binfmt_misc
     # registration of qemu-user runs those (README, host requirements), and QEMU_LD_PREFIX gives
     # them the target's libraries, as the emulator's -L gives them to the first process.
@@ -252,7 +300,7 @@ make_cross_with_profile() {
     log "profile run done: $profiles profiles ($(tail -n 1 "$WORK/profile-run.log"))"
     make clean-retain-profile >/dev/null
     touch profile-run-stamp
-    make -j"$JOBS"
+    make -j"$JOBS" "${PGO_MAKE_ARGS[@]}"
 }
 
 # The interpreter carries the core and the built-in modules itself, linked from their objects as
@@ -353,7 +401,8 @@ publish() {
     log "making the installed configuration relocatable"
     # No path of the build's inputs or of its build tree stays in the configuration.
     python3 "$HERE/relocate.py" ${HOST:+"--cross-tools=$HOST-"} "$OUT/install" "$BUILD_PREFIX" \
-        "$SRC" "$DEPS_PREFIX" "$OPENSSL_PREFIX" ${HOST:+"$CPYTHON_BUILD_PYTHON_TREE"}
+        "$SRC" "$DEPS_PREFIX" "$OPENSSL_PREFIX" ${HOST:+"$CPYTHON_BUILD_PYTHON_TREE"} \
+        ${CPYTHON_SYSROOT_PACKAGES:+"$SYSROOT_EXTRA"}
     # relocate.py deleted the byte-code of the _sysconfigdata it rewrote. Compile it again with the
     # installed interpreter, hash-checked (SOURCE_DATE_EPOCH is set) like the rest of the stdlib:
     # byte-code written on import would record the build's wall-clock time as the source's
@@ -392,6 +441,7 @@ write_build_info() {
 
 main() {
     unpack
+    read_module_lists
     build
     publish
     smoke_test

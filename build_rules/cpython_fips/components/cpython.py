@@ -55,6 +55,7 @@ from cpython_fips.components.target_types import (
     CPythonFlavourField,
     CPythonOpenSSLField,
     CPythonSourceField,
+    CPythonSysrootPackagesField,
     OpenSSLFipsProviderSourceField,
     OpenSSLSourceField,
     SourceArchiveReferenceField,
@@ -71,6 +72,8 @@ from cpython_fips.upstream.pins import SourceArchivePin
 OPENSSL_DIR = "openssl"
 SOURCE_TREE_DIR = "cpython-source"
 BUILD_PYTHON_DIR = "build-python"
+# Where a cross build finds the `.deb`s of its `sysroot_packages`.
+SYSROOT_PACKAGES_DIR = "sysroot-packages"
 # The name of the extension-modules list as the release steps see it.
 EXTENSION_MODULES_FILE = "extension-modules.txt"
 
@@ -116,6 +119,7 @@ class CPythonFieldSet(ComponentFieldSet):
     libraries: ComponentLibrariesField
     extension_modules: CPythonExtensionModulesField
     build_python: CPythonBuildPythonField
+    sysroot_packages: CPythonSysrootPackagesField
 
 
 @dataclass(frozen=True)
@@ -261,6 +265,16 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
     if build_python:
         input_trees.append((BUILD_PYTHON_DIR, build_python))
         env["CPYTHON_BUILD_PYTHON_TREE"] = f"/in/{BUILD_PYTHON_DIR}/install"
+
+    sysroot_packages = await referenced_targets(field_set.sysroot_packages)
+    if sysroot_packages:
+        fetched = await MultiGet(
+            Get(FetchedSourceArchive, SourceArchivePin, SourceArchivePin.from_target(target))
+            for target in sysroot_packages
+        )
+        debs = await Get(Digest, MergeDigests(archive.digest for archive in fetched))
+        input_trees.append((SYSROOT_PACKAGES_DIR, debs))
+        env["CPYTHON_SYSROOT_PACKAGES"] = f"/in/{SYSROOT_PACKAGES_DIR}"
 
     build = await Get(
         ComponentBuild,

@@ -192,6 +192,20 @@ class CPythonBuildPythonField(TargetReferenceField):
     )
 
 
+class CPythonSysrootPackagesField(SourceArchiveReferenceField):
+    alias = "sysroot_packages"
+    default: ClassVar[Tuple[str, ...]] = ()
+    help = help_text(
+        """
+        For a cross build: `source_archive` pins of Debian packages (`.deb`s) of the target's
+        architecture that the cross toolchain's sysroot lacks, for the libraries CPython links
+        from the system (libcrypt for `_crypt`, before 3.13). The build script unpacks them into
+        a sysroot of its own (from `/in/sysroot-packages`) to compile and link against; nothing
+        of them is shipped.
+        """
+    )
+
+
 class CPythonFlavourField(StringField):
     alias = "flavour"
     required = True
@@ -231,6 +245,7 @@ class CPythonTarget(Target):
         ComponentLibrariesField,
         CPythonExtensionModulesField,
         CPythonBuildPythonField,
+        CPythonSysrootPackagesField,
     )
     help = help_text(
         """

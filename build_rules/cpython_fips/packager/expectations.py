@@ -87,17 +87,27 @@ class ModuleExpectations:
     test_patterns: Tuple[str, ...]
 
     @classmethod
-    def parse(cls, text: str) -> "ModuleExpectations":
+    def parse(cls, text: str, python_version: Tuple[int, ...]) -> "ModuleExpectations":
+        """The expectations of CPython `python_version` (a line's `before=X.Y` leaves it out of
+        X.Y and later)."""
         by_kind: Dict[str, List[str]] = {"builtin": [], "required": [], "test": []}
         for number, line in enumerate(text.splitlines(), 1):
             fields = line.split()
             if not fields or fields[0].startswith("#"):
                 continue
-            if len(fields) != 2 or fields[1] not in by_kind:
+            condition = fields[2] if len(fields) == 3 else ""
+            before = condition[len("before=") :]
+            if (
+                len(fields) not in (2, 3)
+                or fields[1] not in by_kind
+                or (condition and not (condition.startswith("before=") and before))
+            ):
                 raise ValueError(
-                    f"line {number}: {line.strip()!r}: expected `<module> <kind>`, the kind one "
-                    f"of {', '.join(by_kind)}"
+                    f"line {number}: {line.strip()!r}: expected `<module> <kind> "
+                    f"[before=X.Y]`, the kind one of {', '.join(by_kind)}"
                 )
+            if before and python_version[:2] >= tuple(int(part) for part in before.split(".")):
+                continue
             by_kind[fields[1]].append(fields[0])
         builtin = tuple(by_kind["builtin"])
         return cls(builtin, builtin + tuple(by_kind["required"]), tuple(by_kind["test"]))

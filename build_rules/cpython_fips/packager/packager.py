@@ -175,6 +175,10 @@ def glibc_version(name: str) -> Optional[Tuple[int, ...]]:
     return tuple(int(part) for part in match.group(1).split(".")) if match else None
 
 
+# A library search path entry that is the object's own directory.
+ORIGINS = ("$ORIGIN", "${ORIGIN}")
+
+
 def check_elf(
     path: Path, relative: str, machine: str, glibc_max: Tuple[int, ...], check_exports: bool
 ) -> List[str]:
@@ -202,6 +206,19 @@ def check_elf(
         if dynamic and not bind_now:
             problems.append("no BIND_NOW")
         for tag in tags:
+            if tag.entry.d_tag in ("DT_RPATH", "DT_RUNPATH"):
+                search_path = tag.rpath if tag.entry.d_tag == "DT_RPATH" else tag.runpath
+                outside = [
+                    entry
+                    for entry in search_path.split(":")
+                    if not entry.startswith(("$ORIGIN/", "${ORIGIN}/")) and entry not in ORIGINS
+                ]
+                if outside:
+                    problems.append(
+                        f"{tag.entry.d_tag} searches {':'.join(outside)}: only $ORIGIN-relative "
+                        "entries stay inside the relocated installation (a relative one follows "
+                        "the working directory)"
+                    )
             if tag.entry.d_tag == "DT_NEEDED":
                 needed = tag.needed
                 if needed not in expectations.ALLOWED_NEEDED_LINUX and not needed.startswith(
@@ -421,7 +438,10 @@ def validate(
 def package_distribution(args: argparse.Namespace) -> None:
     info = json.loads(args.build_info.read_text())
     components = json.loads(args.components.read_text())
-    modules = expectations.ModuleExpectations.parse(args.extension_modules.read_text())
+    modules = expectations.ModuleExpectations.parse(
+        args.extension_modules.read_text(),
+        tuple(int(part) for part in info["python_version"].split(".")[:2]),
+    )
     names = ArchiveNames.of(info["python_version"], args.target_triple, info["flavour"], args.tag)
     # The static libraries libpython was linked with, by their path in the full archive.
     static_libs = {

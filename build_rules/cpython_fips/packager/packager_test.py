@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import platform
+import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import pytest
 
@@ -94,13 +95,14 @@ def test_schema_names_what_is_wrong() -> None:
 MODULES = """# a comment
 _ssl      builtin
 zlib      required
+_crypt    required  before=3.13
 _test*    test
 xx*       test
 """
 
 
 def test_module_expectations() -> None:
-    modules = expectations.ModuleExpectations.parse(MODULES)
+    modules = expectations.ModuleExpectations.parse(MODULES, (3, 13, 15))
     assert modules.builtin == ("_ssl",)
     assert modules.required == ("_ssl", "zlib")
     assert modules.test_patterns == ("_test*", "xx*")
@@ -110,9 +112,21 @@ def test_module_expectations() -> None:
     assert check_modules(info, modules) == ["extension modules missing: zlib"]
 
 
-def test_module_expectations_name_a_bad_line() -> None:
-    with pytest.raises(ValueError, match=r"line 2: '_ssl builtin-ish': expected `<module> <kind>`"):
-        expectations.ModuleExpectations.parse("zlib required\n_ssl builtin-ish\n")
+def test_modules_of_older_versions_only() -> None:
+    # `before=3.13`: required of 3.12 and 3.10 (versions compare as numbers), not of 3.13.
+    assert "_crypt" in expectations.ModuleExpectations.parse(MODULES, (3, 12)).required
+    assert "_crypt" in expectations.ModuleExpectations.parse(MODULES, (3, 10)).required
+    assert "_crypt" not in expectations.ModuleExpectations.parse(MODULES, (3, 13)).required
+
+
+@pytest.mark.parametrize(
+    "line", ["_ssl builtin-ish", "_ssl", "_crypt required 3.13", "_crypt required before="]
+)
+def test_module_expectations_name_a_bad_line(line: str) -> None:
+    with pytest.raises(
+        ValueError, match=r"line 2: '.*': expected `<module> <kind> \[before=X.Y\]`"
+    ):
+        expectations.ModuleExpectations.parse(f"zlib required\n{line}\n", (3, 13))
 
 
 def test_install_only_leaves_out_test_modules(tmp_path: Path) -> None:
@@ -123,10 +137,51 @@ def test_install_only_leaves_out_test_modules(tmp_path: Path) -> None:
         (dynload / f"{name}.cpython-313-x86_64-linux-gnu.so").write_bytes(b"")
     (tree / "lib/python3.13/config-3.13-x86_64-linux-gnu").mkdir()
     (tree / "lib/python3.13/config-3.13-x86_64-linux-gnu/libpython3.13.a").write_bytes(b"")
-    excluded = expectations.ModuleExpectations.parse(MODULES).install_only_excluded_globs()
+    excluded = expectations.ModuleExpectations.parse(MODULES, (3, 13)).install_only_excluded_globs()
     kept = {e.name.rsplit("/", 1)[-1].split(".")[0] for e in tree_entries(tree, "python", excluded)}
     assert {"_xxsubinterpreters", "_curses"} <= kept
     assert not {"_testcapi", "xxlimited", "libpython3"} & kept
+
+
+@pytest.mark.parametrize(
+    "search_path, problem",
+    [
+        ("$ORIGIN/../lib", None),
+        ("$ORIGIN", None),
+        # What a `\$$ORIGIN` in make's LDFLAGS_NODIST becomes when a recursive make expands it
+        # once more: relative to the working directory.
+        ("RIGIN/../lib", "DT_RUNPATH searches RIGIN/../lib"),
+        ("$ORIGIN/../lib:/in/deps/lib", "DT_RUNPATH searches /in/deps/lib"),
+    ],
+)
+def test_library_search_paths_stay_in_the_installation(
+    tmp_path: Path, search_path: str, problem: Optional[str]
+) -> None:
+    # A real shared library, linked here with that RUNPATH.
+    source = tmp_path / "lib.c"
+    source.write_text("int answer(void) { return 42; }\n")
+    library = tmp_path / "lib.so"
+    subprocess.run(
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            "-Wl,-z,relro,-z,now",
+            f"-Wl,-rpath,{search_path}",
+            "-Wl,--enable-new-dtags",
+            "-o",
+            str(library),
+            str(source),
+        ],
+        check=True,
+    )
+    machine = expectations.elf_machine(f"{platform.machine()}-unknown-linux-gnu")
+    problems = packager.check_elf(library, "lib.so", machine, (9999,), False)
+    found = [p for p in problems if "DT_RUNPATH" in p]
+    if problem is None:
+        assert found == [], problems
+    else:
+        assert len(found) == 1 and problem in found[0], problems
 
 
 def test_elf_files_must_be_built_for_the_target() -> None:

@@ -29,6 +29,7 @@ from pants.engine.target import Target
 
 from cpython_fips.upstream.target_types import (
     SourceArchiveDebianOrigField,
+    SourceArchiveDebianSourcePackageField,
     SourceArchiveFilenameField,
     SourceArchiveLicenseField,
     SourceArchivePyPIProjectField,
@@ -73,6 +74,7 @@ class SourceArchivePin:
     license: str
     urls: Tuple[str, ...]
     debian_orig: Optional[str]
+    debian_source_package: Optional[str]
     pypi_project: Optional[str]
     repack: Optional[str]
 
@@ -91,6 +93,7 @@ class SourceArchivePin:
             license=target[SourceArchiveLicenseField].value,
             urls=urls,
             debian_orig=target[SourceArchiveDebianOrigField].value,
+            debian_source_package=target[SourceArchiveDebianSourcePackageField].value,
             pypi_project=target[SourceArchivePyPIProjectField].value,
             repack=target[SourceArchiveRepackField].value,
         )
@@ -116,11 +119,14 @@ class Location:
     url: str
 
 
-def debian_pool_url(archive_uri: str, orig_filename: str) -> str:
-    """The URL of a source package file in a Debian archive's pool (the layout `apt-get source`
-    downloads from): `pool/main/<prefix>/<source package>/<file>`. Debian's security archive
-    files its pool under `pool/updates/`."""
-    package = orig_filename.split("_", 1)[0]
+def debian_pool_url(
+    archive_uri: str, orig_filename: str, source_package: Optional[str] = None
+) -> str:
+    """The URL of a file of a source package in a Debian archive's pool (the layout `apt-get
+    source` downloads from): `pool/main/<prefix>/<source package>/<file>`, the source package
+    being the file name's part before `_` unless named (a binary package's `.deb`). Debian's
+    security archive files its pool under `pool/updates/`."""
+    package = source_package or orig_filename.split("_", 1)[0]
     prefix = package[:4] if package.startswith("lib") else package[0]
     archive_uri = archive_uri.rstrip("/")
     pool = "pool/updates/main" if archive_uri.endswith("-security") else "pool/main"
@@ -172,7 +178,10 @@ def candidate_locations(
     return locations(
         mirrors,
         upstream=pin.urls,
-        debian=[debian_pool_url(archive, debian_orig) for archive in debian_archives]
+        debian=[
+            debian_pool_url(archive, debian_orig, pin.debian_source_package)
+            for archive in debian_archives
+        ]
         if debian_orig
         else [],
         fields=pin.template_fields,

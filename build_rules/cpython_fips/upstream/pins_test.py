@@ -24,6 +24,7 @@ PIN = SourceArchivePin(
     license="MIT",
     urls=("https://foo.example/foo-1.2.tar.gz", "https://alt.example/foo-1.2.tar.gz"),
     debian_orig="libfoo_1.2.orig.tar.gz",
+    debian_source_package=None,
     pypi_project=None,
     repack=None,
 )
@@ -42,6 +43,10 @@ def test_debian_pool_url() -> None:
     # Source packages named lib* are filed under a four-letter prefix.
     assert debian_pool_url("http://a/debian", "libffi_3.4.4.orig.tar.gz").endswith(
         "/pool/main/libf/libffi/libffi_3.4.4.orig.tar.gz"
+    )
+    # A binary package's .deb, in its source package's directory.
+    assert debian_pool_url("http://a/debian", "libcrypt1_4.4.18-4_arm64.deb", "libxcrypt") == (
+        "http://a/debian/pool/main/libx/libxcrypt/libcrypt1_4.4.18-4_arm64.deb"
     )
 
 

@@ -106,7 +106,8 @@ class SourceArchiveDebianOrigField(StringField):
     help = help_text(
         """
         The name of the Debian source package file that holds this archive, e.g.
-        `python3.13_3.13.15.orig.tar.xz` (the source package name is the part before `_`). Where
+        `python3.13_3.13.15.orig.tar.xz` (the source package name is the part before `_`), or
+        of a binary package (`.deb`) built from one, which `debian_source_package` names. Where
         `[source-mirrors].mirrors` lists `debian`, the file is taken from the pool of the Debian
         archives the host's apt is configured with, and accepted only if its sha256 equals the
         pin. Debian's `.orig` files are usually byte-identical to the upstream release; where
@@ -118,11 +119,12 @@ class SourceArchiveDebianOrigField(StringField):
     def compute_value(cls, raw_value: Optional[str], address: Address) -> Optional[str]:
         value = super().compute_value(raw_value, address)
         if value is not None and not re.match(
-            r"^[a-z0-9][a-z0-9.+-]+_[^/_]+\.orig\.tar\.\w+$", value
+            r"^[a-z0-9][a-z0-9.+-]+_[^/_]+(\.orig\.tar\.\w+|_[a-z0-9]+\.deb)$", value
         ):
             raise InvalidFieldException(
                 f"The `{cls.alias}` field of {address} must name a Debian `.orig` tarball such as "
-                f"`openssl_3.5.7.orig.tar.gz`, got {value!r}."
+                f"`openssl_3.5.7.orig.tar.gz` or a `.deb` such as `libcrypt1_4.4.18-4_arm64.deb`, "
+                f"got {value!r}."
             )
         return value
 
@@ -173,6 +175,17 @@ class SourceArchivePatchesField(MultipleSourcesField):
     )
 
 
+class SourceArchiveDebianSourcePackageField(StringField):
+    alias = "debian_source_package"
+    help = help_text(
+        """
+        The Debian source package in whose pool directory `debian_orig` is, where the file's
+        name does not start with it: a binary package's `.deb`, e.g.
+        `libcrypt-dev_4.4.18-4_arm64.deb`, built from `libxcrypt`.
+        """
+    )
+
+
 class SourceArchiveTarget(Target):
     alias = "source_archive"
     core_fields = (
@@ -184,6 +197,7 @@ class SourceArchiveTarget(Target):
         SourceArchiveUrlsField,
         SourceArchiveFilenameField,
         SourceArchiveDebianOrigField,
+        SourceArchiveDebianSourcePackageField,
         SourceArchivePyPIProjectField,
         SourceArchiveRepackField,
         SourceArchivePatchesField,
