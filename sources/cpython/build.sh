@@ -113,8 +113,11 @@ interpreter_in() {
 readonly PGO_MAKE_ARGS=("LDFLAGS_NODIST=")
 
 # Runs a program built for the target: under the emulator in a cross build.
+# The target's environment under the emulator: where the dynamic loader finds the system
+# libraries of SYSROOT_EXTRA (libpython needs libcrypt.so.1 when _crypt is linked into it).
+EMULATOR_ENV=()
 run_target() {
-    "${EMULATOR[@]}" "$@"
+    "${EMULATOR[@]}" "${EMULATOR_ENV[@]}" "$@"
 }
 
 apply_patches() {
@@ -217,6 +220,9 @@ unpack_sysroot_packages() {
         ln -sfn "$SYSROOT_EXTRA$(readlink "$link")" "$link"
     done < <(find "$SYSROOT_EXTRA" -type l -lname '/*' -print0)
     find "$SYSROOT_EXTRA" -name '*.a' -delete
+    # qemu-user's -E sets it in the target's environment only; the profile task's subprocesses
+    # inherit it from there.
+    EMULATOR_ENV=(-E "LD_LIBRARY_PATH=$SYSROOT_EXTRA/lib/$HOST:$SYSROOT_EXTRA/usr/lib/$HOST")
     CPPFLAGS+=" -I$SYSROOT_EXTRA/usr/include"
     LDFLAGS+=" -L$SYSROOT_EXTRA/usr/lib/$HOST -L$SYSROOT_EXTRA/lib/$HOST"
 }
