@@ -32,6 +32,7 @@ from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
+from pants.util.strutil import create_path_env_var
 
 # The named cache (under ~/.cache/pants/named_caches) holding the link to the tools' interpreter,
 # and where processes see it, relative to their sandbox.
@@ -154,7 +155,7 @@ def tool_process_env(pex_environment: PexEnvironment) -> FrozenDict[str, str]:
     """The environment of every tool process: the same on every machine, as it is in the key."""
     return FrozenDict(
         {
-            "PATH": ":".join(pex_environment.path),
+            "PATH": create_path_env_var(pex_environment.path),
             "PEX_ROOT": PEX_ROOT,
             "PEX_IGNORE_RCFILES": "true",
         }
