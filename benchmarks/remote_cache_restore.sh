@@ -12,7 +12,7 @@
 #       default: package //dist:cpython-3.13-x86_64-linux-noopt
 #       e.g.:    test examples::   (the monorepo's tests, on the interpreter they need)
 #
-# Needs what the build needs (Docker, debootstrap the first time an image is made), redis-server
+# Needs what the build needs (Docker), redis-server
 # and a Python 3.11 for BuildGrid. Toolchain images already in the daemon are reused by the cold
 # build (the script says whether they were there); remove them first to time a fresh machine.
 set -euo pipefail

@@ -22,8 +22,7 @@ def toolchain_image(name: str) -> str:
 
 
 def ensure_image(name: str) -> str:
-    """The tag of `sources/toolchain:<name>`'s image, made from its lock if it is missing
-    (needs root and debootstrap, as the build itself does)."""
+    """The tag of `sources/toolchain:<name>`'s image, made from its lock if it is missing."""
     tag = toolchain_image(name)
     present = subprocess.run(["docker", "image", "inspect", tag], capture_output=True)
     if present.returncode != 0:

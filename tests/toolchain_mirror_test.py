@@ -162,7 +162,9 @@ def test_exported_mirror_alone_makes_the_image(tmp_path: Path, made_images: List
         deb = mirror / Path(pool_path).name
         assert deb.stat().st_size == int(size) and sha256(deb) == digest, name
     assert (mirror / "zlib_1.3.dfsg+really1.3.1.orig.tar.gz").is_file()
-    assert f"Wrote {len(packages) + 1} files" in exported.stdout
+    # The debootstrap package that makes the images is exported with the locks' packages.
+    assert list(mirror.glob("debootstrap_*_all.deb"))
+    assert f"Wrote {len(packages) + 2} files" in exported.stdout
 
     # A new Pants store, so nothing is already at hand, and Debian's archive unreachable: the
     # exported directory is the only place that has the packages.

@@ -10,6 +10,7 @@ from typing import Iterable
 from pants.testutil.rule_runner import RuleRunner
 
 # What the rules need from the repository: the runner, its resolve and the toolchains' locks.
+# (The tests' build root has the repository's source roots: see `set_options`.)
 REPO_FILES = (
     "3rdparty/python/BUILD",
     "3rdparty/python/ci-requirements.txt",
@@ -22,7 +23,12 @@ REPO_FILES = (
     "build_rules/cpython_fips/runner/container_runner.py",
     "build_rules/cpython_fips/runner/apt-root.sh",
     "build_rules/cpython_fips/runner/lock.sh",
-    "build_rules/cpython_fips/runner/make-image.sh",
+    "build_rules/cpython_fips/runner/finish-rootfs.sh",
+    "build_rules/cpython_fips/runner/rootfs.py",
+    # The runner reads locks with the toolchain rules' lock parser (resolves "plugins" and "tools"),
+    # and digests files with the plugins' helper.
+    "build_rules/cpython_fips/toolchain/lockfile.py",
+    "build_rules/cpython_fips/digests.py",
     "sources/toolchain/BUILD",
     "sources/toolchain/linux-x86_64.lock",
 )
@@ -30,9 +36,21 @@ PEX_VERSION = "v2.1.137"
 PEX_SHA256 = "4d9441e1672e636527ea430e8c59b0884d823dd8ce61ba3f8ecaa443a215087f"
 
 
+# The targets of the lock parser and the digest helper in the tests' build root (the
+# repository's BUILD files there also declare the plugin rules and their tests).
+SHARED_MODULES_BUILD = {
+    "build_rules/cpython_fips/toolchain/BUILD": (
+        'python_source(source="lockfile.py", resolve="tools")'
+    ),
+    "build_rules/cpython_fips/BUILD": 'python_source(source="digests.py", resolve="tools")',
+}
+
+
 def copy_repo_files(rule_runner: RuleRunner, paths: Iterable[str] = REPO_FILES) -> None:
     """Copies files of the repository (the test's working directory) into the build root."""
     rule_runner.write_files({path: Path(path).read_text() for path in paths})
+    if "build_rules/cpython_fips/toolchain/lockfile.py" in paths:
+        rule_runner.write_files(SHARED_MODULES_BUILD)
 
 
 def set_options(rule_runner: RuleRunner) -> None:
@@ -42,6 +60,7 @@ def set_options(rule_runner: RuleRunner) -> None:
     rule_runner.set_options(
         [
             "--python-interpreter-constraints=['CPython==3.9.*']",
+            "--source-root-patterns=['/build_rules', '/']",
             "--python-enable-resolves",
             "--python-resolves={'tools': '3rdparty/python/tools.lock', 'plugins': 'unused.lock', "
             "'ci': 'unused.lock', 'release': 'unused.lock', 'monorepo': 'unused.lock'}",

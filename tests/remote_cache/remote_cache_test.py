@@ -1,17 +1,24 @@
 """The remote cache for real: `./pants` with `pants.remote-cache.toml` against a BuildGrid server
 on loopback, its address and credentials taken from the environment.
 
-libedit (and ncurses, which it builds against) is built with an empty local cache while writing
-to the server; the server is restarted (its store is on disk and in redis); then a second
-machine, simulated on this one, builds it: another checkout path, another HOME with empty caches
-(so another Pants bootstrap and named caches), another Python 3.9 (Debian bullseye's instead of
-the first one's) and another PATH. Every build step must come from the server, as Pants' own
-workunits and counters report it: nothing in a step's cache key says where the host's tools
-are. Then a server that refuses the credentials, and one that is not there: the build succeeds
-locally and Pants warns once, not once per step."""
+A first machine builds //dist:cpython-3.13-x86_64-linux-noopt (OpenSSL, the libraries, CPython,
+its archives and their runtime checks) with an empty local cache, writing to the server. In CI
+that is .ci/run's first build, made by another user from another checkout, which leaves a
+record of itself (CPYTHON_FIPS_FIRST_MACHINE); on a machine that ran CI before, its steps come
+from its local cache, which .ci/run keeps together with the server's state, filled by the same
+earlier build. Run alone, the test builds the workload here. The server is
+restarted (its store is on disk and in redis); then a second machine, simulated on this one,
+packages the same target: another checkout path, another HOME with empty caches (so another
+Pants bootstrap and named caches), another PATH and another Python 3.9 (pyenv's or Debian
+bullseye's, whichever the first did not use). Every build step must come from the server, as
+Pants' own workunits and counters report it, and the archives must be the first machine's:
+nothing in a step's cache key says where the host's tools are. Then a server that refuses the
+credentials, and one that is not there: the build succeeds locally and Pants warns once, not
+once per step."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,17 +35,30 @@ from images import ensure_image
 from pants_launcher_test import REPO, pants
 from remote_cache.buildgrid_server import BuildGridServer, free_port
 
-# Two build steps, one built against the other's result (a few minutes less of CPU than OpenSSL,
-# which the other tests build).
-WORKLOAD = "sources/libraries:libedit-linux-x86_64"
+WORKLOAD = "//dist:cpython-3.13-x86_64-linux-noopt"
+# Some of its build steps (there are more: the other libraries, stripping, archiving, checking).
+CPYTHON_STEP = "Build sources/cpython:3.13-noopt-linux-x86_64"
+WORKLOAD_STEPS = {
+    CPYTHON_STEP,
+    "Build sources/openssl:linux-x86_64",
+    "Build sources/libraries:libedit-linux-x86_64",
+}
+# Its archives, as `package` names them in `artifacts/`.
+WORKLOAD_ARCHIVES = "cpython-3.13.*-x86_64-unknown-linux-gnu-noopt*.tar.*"
 # A small step, for the runs where the cache is unusable and everything builds locally.
 SMALL_WORKLOAD = "sources/libraries:zlib-linux-x86_64"
 BUILDGRID_PEX = REPO / "tests.remote_cache/buildgrid.pex"
+# Where .ci/run's first build recorded itself: `server` (the BuildGrid state directory), `port`,
+# `checkout` (its path), `tools-python` (the interpreter its build steps ran with), `pants.log`
+# and `workunits/`.
+FIRST_MACHINE_VARIABLE = "CPYTHON_FIPS_FIRST_MACHINE"
+# Where the first machine's build steps came from: run there, or (on a CI machine that keeps its
+# caches between runs) its local cache or the remote one.
+FIRST_MACHINE_SOURCES = {"Ran", "HitLocally", "HitRemotely"}
 # Pants' cache scopes of processes whose results may be cached (the rest run in every session).
 CACHEABLE_SCOPES = {"Always", "Successful"}
-# The second machine's Python 3.9: Debian bullseye's, which `./pants` installs (as root) when it
-# finds no other.
-SECOND_MACHINE_PYTHON = "/usr/bin/python3.9"
+# Debian bullseye's Python 3.9, which `./pants` installs (as root) when it finds no other.
+DEBIAN_PYTHON = "/usr/bin/python3.9"
 READ_WARNING = "Failed to read from remote cache"
 WRITE_WARNING = "Failed to write to remote cache"
 
@@ -68,14 +88,20 @@ class PantsRun:
         return found
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[BuildGridServer]:
-    grid = BuildGridServer(BUILDGRID_PEX, tmp_path / "buildgrid", free_port())
+@contextlib.contextmanager
+def running_server(state_dir: Path) -> Iterator[BuildGridServer]:
+    grid = BuildGridServer(BUILDGRID_PEX, state_dir, free_port())
     grid.start()
     try:
         yield grid
     finally:
         grid.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[BuildGridServer]:
+    with running_server(tmp_path / "buildgrid") as grid:
+        yield grid
 
 
 @dataclass(frozen=True)
@@ -94,20 +120,51 @@ class Machine:
 THIS_MACHINE = Machine(REPO, dict(os.environ))
 
 
-def second_machine(tmp_path: Path) -> Machine:
-    """Another checkout, HOME, PATH and Python 3.9 than this machine's (pyenv's, in CI)."""
+def copy_checkout(destination: Path) -> None:
+    """REPO without what Pants and the builds wrote into it."""
+
+    def written(directory: str, names: List[str]) -> List[str]:
+        if Path(directory) != REPO:
+            return []
+        return [name for name in names if name in {".pants.d", ".pids", "artifacts"}]
+
+    shutil.copytree(REPO, destination, symlinks=True, ignore=written)
+
+
+def second_machine(tmp_path: Path, first_python: str) -> Machine:
+    """Another checkout, HOME and PATH than the first machine's, and the other Python 3.9:
+    pyenv's if the first machine's build steps ran with Debian's, Debian's otherwise."""
     repo = tmp_path / "checkout"
-    shutil.copytree(REPO, repo, symlinks=True, ignore=shutil.ignore_patterns(".pants.d", ".pids"))
+    copy_checkout(repo)
     home = tmp_path / "home"
     home.mkdir()
     env = {
         "HOME": str(home),
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        # No pyenv: `./pants` finds Debian's python3.9 on PATH, or installs it (as root), and
-        # so does Pants' interpreter search.
+        # Without pyenv, `./pants` finds Debian's python3.9 on PATH, or installs it (as root),
+        # and so does Pants' interpreter search.
         "PYENV_ROOT": str(home / "no-pyenv"),
     }
+    if first_python == DEBIAN_PYTHON:
+        # Pants' interpreter search looks in pyenv's versions before PATH.
+        env["PYENV_ROOT"] = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+        assert list(Path(env["PYENV_ROOT"]).glob("versions/3.9.*/bin/python3.9")), (
+            f"the first machine used {DEBIAN_PYTHON}; the second needs a pyenv Python 3.9 "
+            f"under {env['PYENV_ROOT']}"
+        )
     return Machine(repo, env)
+
+
+def read_run(stderr: str, workunits: Path) -> PantsRun:
+    """A Pants run, from its output (with `[stats].log`) and its workunit logger's directory."""
+    counters = {
+        name: int(value)
+        for name, value in re.findall(r"^  ([a-z_]+): (\d+)$", stderr, re.MULTILINE)
+    }
+    assert counters, "no counters: [stats].log of pants.remote-cache.toml is off?"
+    (log,) = workunits.glob("*.json")
+    processes = [unit for unit in json.loads(log.read_text()) if unit["name"] == "process"]
+    return PantsRun(stderr, counters, processes)
 
 
 def package(
@@ -140,66 +197,101 @@ def package(
         env=env,
         timeout=timeout,
         repo=machine.repo,
+        # One run per store, HOME and configuration: nothing for a daemon to share.
+        daemon=False,
     )
     assert result.returncode == 0, result.stderr[-5000:]
-    counters = {
-        name: int(value)
-        for name, value in re.findall(r"^  ([a-z_]+): (\d+)$", result.stderr, re.MULTILINE)
-    }
-    assert counters, "no counters: [stats].log of pants.remote-cache.toml is off?"
-    (log,) = workunits.glob("*.json")
-    processes = [unit for unit in json.loads(log.read_text()) if unit["name"] == "process"]
-    return PantsRun(result.stderr, counters, processes)
+    return read_run(result.stderr, workunits)
 
 
-def tree_digests(tree: Path) -> Dict[str, str]:
+def credentials(server: BuildGridServer) -> Dict[str, str]:
+    return {"authorization": f"Bearer {server.bearer_token()}"}
+
+
+@dataclass(frozen=True)
+class FirstMachine:
+    """The machine that built the workload, writing every step to `server`."""
+
+    server: BuildGridServer
+    run: PantsRun
+    tools_python: str
+    artifacts: Path
+
+
+def recorded_first_machine(record: Path) -> FirstMachine:
+    """.ci/run's first build (see FIRST_MACHINE_VARIABLE); its server is .ci/run's to stop."""
+    server = BuildGridServer(BUILDGRID_PEX, record / "server", int((record / "port").read_text()))
+    checkout = Path((record / "checkout").read_text().strip())
+    return FirstMachine(
+        server,
+        read_run((record / "pants.log").read_text(), record / "workunits"),
+        (record / "tools-python").read_text().strip(),
+        checkout / "artifacts",
+    )
+
+
+@pytest.fixture(scope="module")
+def first_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstMachine]:
+    record = os.environ.get(FIRST_MACHINE_VARIABLE)
+    if record:
+        yield recorded_first_machine(Path(record))
+        return
+    work = tmp_path_factory.mktemp("first-machine")
+    with running_server(work / "buildgrid") as grid:
+        # The images first: a step whose image is missing runs twice (the first attempt reports
+        # the image missing, the second runs once it is made).
+        ensure_image("linux-x86_64")
+        ensure_image("test-runtime")
+        # A cold build takes 15 to 40 minutes on two cores, depending on what else runs.
+        run = package(WORKLOAD, work, grid.address, credentials(grid), timeout=3000)
+        yield FirstMachine(grid, run, THIS_MACHINE.tools_python(), REPO / "artifacts")
+
+
+def archive_digests(artifacts: Path) -> Dict[str, str]:
     return {
-        str(path.relative_to(tree)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(tree.rglob("*"))
-        if path.is_file()
+        archive.name: hashlib.sha256(archive.read_bytes()).hexdigest()
+        for archive in artifacts.glob(WORKLOAD_ARCHIVES)
     }
 
 
 def test_another_machine_restores_every_step_from_the_remote(
-    server: BuildGridServer, tmp_path: Path
+    first_machine: FirstMachine, tmp_path: Path
 ) -> None:
-    credentials = {"authorization": f"Bearer {server.bearer_token()}"}
-    output = "artifacts/libraries/libedit-linux-x86_64"
-
-    # The toolchain image first: a step whose image is missing runs twice (the first attempt
-    # reports the image missing, the second runs once it is made), which the counters below
-    # would count as two lookups of one step.
-    ensure_image("linux-x86_64")
-    # A cold build takes several minutes on two busy cores.
-    cold = package(WORKLOAD, tmp_path / "cold", server.address, credentials, timeout=2700)
-    built = cold.cacheable()
-    assert built[f"Build {WORKLOAD}"] == "Ran"
-    assert built["Build sources/libraries:ncurses-linux-x86_64"] == "Ran"
-    assert set(built.values()) == {"Ran"}, built
-    assert cold.counters["remote_cache_requests_uncached"] == len(built)
-    assert cold.counters["remote_cache_write_errors"] == 0
-    assert cold.counters["remote_cache_write_successes"] == len(built)
-    built_tree = tree_digests(REPO / output)
+    built = first_machine.run.build_steps()
+    assert WORKLOAD_STEPS <= built.keys()
+    assert first_machine.run.counters["remote_cache_write_errors"] == 0
+    if "Ran" in built.values():
+        assert first_machine.run.counters["remote_cache_write_successes"] > 0
+    archives = archive_digests(first_machine.artifacts)
+    assert len(archives) == 3, archives
 
     # The store outlives the server. The second machine shares nothing else with the first.
+    server = first_machine.server
     server.stop()
     server.start()
-    machine = second_machine(tmp_path)
+    machine = second_machine(tmp_path, first_machine.tools_python)
     warm = package(
-        WORKLOAD, tmp_path / "warm", server.address, credentials, timeout=1800, machine=machine
+        WORKLOAD,
+        tmp_path / "warm",
+        server.address,
+        credentials(server),
+        timeout=1800,
+        machine=machine,
     )
     # Positive control: the two machines did run their tools with different interpreters.
-    assert machine.tools_python() == SECOND_MACHINE_PYTHON
-    assert THIS_MACHINE.tools_python() != SECOND_MACHINE_PYTHON
+    assert machine.tools_python() != first_machine.tools_python
     steps = warm.build_steps()
-    assert steps.keys() == cold.build_steps().keys()
-    assert {f"Build {WORKLOAD}", "Build sources/libraries:ncurses-linux-x86_64"} <= steps.keys()
+    assert WORKLOAD_STEPS <= steps.keys()
+    # Each of them built by the first machine (or, on a machine that ran CI before, found in its
+    # local cache, filled with the remote one: see .ci/run), and restored from the server by the
+    # second.
+    assert {built.get(step) for step in steps} <= FIRST_MACHINE_SOURCES, built
     assert set(steps.values()) == {"HitRemotely"}, steps
     assert warm.counters["local_cache_requests_cached"] == 0
     assert warm.counters["remote_cache_read_errors"] == 0
     # Not even started: the speculation delay lets the lookup win without a race.
-    assert f"Starting: Build {WORKLOAD}" not in warm.stderr
-    assert tree_digests(machine.repo / output) == built_tree
+    assert f"Starting: {CPYTHON_STEP}" not in warm.stderr
+    assert archive_digests(machine.repo / "artifacts") == archives
 
 
 def assert_warned_once_and_built_locally(run: PantsRun, reason: str) -> None:

@@ -41,6 +41,8 @@ from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
 from in_toto_attestation.v1.statement import Statement
 from packageurl import PackageURL
 
+from cpython_fips.digests import sha256_of
+
 SHA256SUMS = "SHA256SUMS"
 DOWNLOADS = "download-metadata.json"
 PROVENANCE = "provenance.intoto.json"
@@ -101,14 +103,6 @@ def parse_sha256sums(text: str) -> Dict[str, str]:
         digest, name = line.split("  ", 1)
         sums[name] = digest
     return sums
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def python_json(full_archive: Path) -> dict:

@@ -1,15 +1,17 @@
 """Run one build step in a throwaway container of a toolchain image; make and lock toolchains.
 
 Usage: container_runner.py run --image REF --script PATH [options]   (see --help)
-       container_runner.py make-image --lock LOCK --debs DIR --image TAG --log PATH
+       container_runner.py make-image --lock LOCK --debs DIR --debootstrap DEB --image TAG \
+           --log PATH
        container_runner.py lock --suite SUITE --arch ARCH --suites "S..." --out LOCK [PACKAGE...]
 
 What the tool guarantees:
 - A step whose image is missing does not run: the runner exits with EXIT_DOCKER after a line
   `container_runner: missing image TAG`, so that the caller can make the image and run it again.
-- `make-image` makes an image from a toolchain lock and a directory holding the lock's .debs
-  (make-image.sh, beside this module, without network), once even when several processes ask for
-  the same image at the same time.
+- `make-image` makes an image from a toolchain lock and a directory holding the lock's .debs, in
+  containers (rootfs.py), without network, root or debootstrap on the host, once even when several
+  processes ask for the same image at the same time. Its containers and throwaway images are
+  removed whatever happens.
 - The step runs as `bash -euo pipefail /in/<script>` with no network (network_mode "none"), as the
   invoking uid:gid (so outputs belong to the user), with HOME=/tmp, JOBS=N and MAKEFLAGS=-jN.
 - Inputs are bind-mounted read-only at /in/<path>; the output directory is reached through /out.
@@ -37,11 +39,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Optional, Sequence
+from typing import IO, BinaryIO, Callable, Iterator, Optional, Sequence
 
 # Until main() installs its handlers, Python would turn SIGINT into a KeyboardInterrupt traceback.
 # No container exists yet while the imports below run, so dying quietly is the right response.
@@ -52,6 +56,10 @@ import requests  # noqa: E402
 from docker.errors import APIError, DockerException, ImageNotFound  # noqa: E402
 from docker.models.containers import Container  # noqa: E402
 from docker.types import Mount  # noqa: E402
+
+from cpython_fips.digests import sha256_of  # noqa: E402
+from cpython_fips.runner import rootfs  # noqa: E402
+from cpython_fips.toolchain.lockfile import Lockfile, LockfileError  # noqa: E402
 
 RUNNER_LABEL = "org.cpython-fips.runner"
 PID_LABEL = f"{RUNNER_LABEL}.pid"
@@ -66,8 +74,16 @@ EXIT_TIMEOUT = 124  # as coreutils `timeout` does
 MISSING_IMAGE = "missing image"
 SIGNAL_EXIT_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
 LOG_DRAIN_SECONDS = 10.0
-# lock.sh and make-image.sh, shipped beside this module.
+# lock.sh and finish-rootfs.sh, shipped beside this module.
 SCRIPTS = Path(__file__).resolve().parent
+# The label naming the sha256 of the lock a toolchain image was made from.
+LOCK_LABEL = "org.cpython-fips.toolchain-lock"
+# Throwaway images of the stages of making a toolchain image (the seed, the first stage).
+TEMPORARY_IMAGE_REPOSITORY = "cpython-fips/making"
+# Debian's names of the architectures images are made on and for.
+HOST_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64"}
+# The qemu-user emulator (binfmt_misc handler qemu-NAME) of a foreign architecture.
+EMULATORS = {"amd64": "x86_64", "arm64": "aarch64"}
 
 
 class RunnerError(Exception):
@@ -186,8 +202,14 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         type=Path,
         help="directory holding every .deb of the lock, by file name",
     )
+    make.add_argument(
+        "--debootstrap",
+        required=True,
+        type=Path,
+        help="debootstrap's .deb (Architecture: all), which the seed container runs",
+    )
     make.add_argument("--image", required=True, metavar="TAG", help="the tag to give the image")
-    make.add_argument("--log", required=True, type=Path, help="receives make-image.sh's output")
+    make.add_argument("--log", required=True, type=Path, help="receives the stages' output")
     make.add_argument(
         "--tail-lines", type=int, default=40, metavar="N", help="log lines shown on failure"
     )
@@ -269,49 +291,249 @@ def step_image(client: docker.DockerClient, spec: StepSpec) -> str:
     return found
 
 
-def make_image(args: argparse.Namespace) -> int:
+def make_image(args: argparse.Namespace, guard: SignalGuard) -> int:
     """Makes the image unless it is there, once even when several processes ask at the same time."""
     client = connect_to_docker()
-    exclusive_file = Path(tempfile.gettempdir(), f"cpython-fips-{safe_file_name(args.image)}.lock")
-    with exclusive_file.open("w") as exclusive:
+    with exclusive_file(f"cpython-fips-{safe_file_name(args.image)}.lock") as exclusive:
         fcntl.flock(exclusive, fcntl.LOCK_EX)  # another process may be making the same image
         if image_id(client, args.image) is not None:
             return 0
+        try:
+            lock = rootfs.read_lock(args.lock)
+        except (rootfs.RootfsError, LockfileError) as error:
+            raise RunnerError(str(error), EXIT_USAGE) from None
+        check_emulation(lock.header["arch"], args.lock)
         print(
-            f"container_runner: making the image {args.image} from {args.lock} (a minute or "
-            "two)",
+            f"container_runner: making the image {args.image} from {args.lock} in containers "
+            "(a few minutes)",
             file=sys.stderr,
             flush=True,
         )
+        reap_stale_containers(client)
         args.log.parent.mkdir(parents=True, exist_ok=True)
-        command = as_root(
-            ["bash", str(SCRIPTS / "make-image.sh"), str(args.lock), str(args.debs), args.image]
-        )
-        with args.log.open("wb") as log:
-            made = subprocess.run(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
-    if made.returncode != 0:
+        failure: Optional[str] = None
+        with args.log.open("wb") as log, tempfile.TemporaryDirectory(
+            prefix="toolchain-image."
+        ) as work:
+            maker = ImageMaker(client, lock, Path(work), log)
+            try:
+                maker.make(args.debs, args.debootstrap, args.image)
+            except (rootfs.RootfsError, StageFailed, DockerException) as error:
+                log.write(f"error: {error}\n".encode())
+                failure = str(error)
+            finally:
+                with guard.deferred():
+                    maker.clean_up()
+    if guard.received is not None:
+        raise Interrupted()
+    if failure is not None:
         print(
-            f"container_runner: making the image {args.image} from {args.lock} failed (exit "
-            f"code {made.returncode}).\n--- last {args.tail_lines} lines of the log ---\n"
-            f"{file_tail(args.log, args.tail_lines)}\n--- end of log ---",
+            f"container_runner: making the image {args.image} from {args.lock} failed: "
+            f"{failure}\n--- last {args.tail_lines} lines of the log ---\n"
+            f"{file_tail(args.log, args.tail_lines)}\n--- end of log ---\n"
+            f"Full log: {args.log.resolve()}",
             file=sys.stderr,
         )
         return EXIT_DOCKER
     if image_id(client, args.image) is None:
-        raise RunnerError(f"make-image.sh did not create {args.image!r}", EXIT_DOCKER)
+        raise RunnerError(f"making {args.image!r} left no image of that name", EXIT_DOCKER)
     return 0
 
 
-def as_root(command: list[str]) -> list[str]:
-    """make-image.sh needs root: a runner that is not root runs it with sudo where sudo needs no
-    password (CI machines); elsewhere make-image.sh itself says how to run it by hand."""
-    if os.geteuid() == 0 or shutil.which("sudo") is None:
-        return command
-    if subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode != 0:
-        return command
-    return ["sudo", "-n", *command]
+def exclusive_file(name: str) -> IO[str]:
+    """A file in the temporary directory to lock, shared by every user of the Docker daemon
+    (another user's file can only be opened for reading, which is enough for flock)."""
+    path = Path(tempfile.gettempdir(), name)
+    try:
+        return path.open("a")
+    except PermissionError:
+        return path.open("r")
+
+
+def check_emulation(arch: str, lock: Path) -> None:
+    """A foreign architecture's image (arm64 on an amd64 host, for the runtime checks of a cross
+    build) is made by running its own programs, and its containers run them too, through qemu-user
+    registered with binfmt_misc with the F flag (the emulator is opened when it is registered, so
+    that containers, which do not have it, can use it)."""
+    machine = os.uname().machine
+    host = HOST_ARCHITECTURES.get(machine, machine)
+    if arch == host:
+        return
+    emulator = EMULATORS[arch]
+    handler = Path(f"/proc/sys/fs/binfmt_misc/qemu-{emulator}")
+    try:
+        registration = handler.read_text().splitlines()
+    except OSError:
+        registration = []
+    flags: list[str] = next(
+        (line.split()[1:] for line in registration if line.startswith("flags:")), []
+    )
+    if "enabled" not in registration or not any("F" in flag for flag in flags):
+        raise RunnerError(
+            f"{lock} is for {arch} and this host is {host}: programs for {arch} must run here "
+            f"through qemu-user registered with binfmt_misc with the F flag ({handler}). On "
+            "Debian: apt-get install qemu-user-static binfmt-support, then update-binfmts "
+            f"--enable qemu-{emulator} (mount -t binfmt_misc binfmt_misc "
+            "/proc/sys/fs/binfmt_misc first if it is not mounted)",
+            EXIT_DOCKER,
+        )
+
+
+class StageFailed(Exception):
+    """A stage of making an image failed; its output is in the log."""
+
+
+class ImageMaker:
+    """Makes a toolchain image in containers (rootfs.py says how), and leaves nothing behind:
+    its containers and throwaway images are removed by `clean_up`, whatever happened."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        lock: Lockfile,
+        work: Path,
+        log: BinaryIO,
+    ) -> None:
+        self.client = client
+        self.lock = lock
+        self.work = work
+        self.log = log
+        self.lock_sha256 = sha256_of(Path(lock.path))
+        self.platform = f"linux/{lock.header['arch']}"
+        self.temporary_images: list[str] = []
+
+    def note(self, message: str) -> None:
+        self.log.write(f"[{time.strftime('%H:%M:%S')}] {message}\n".encode())
+        self.log.flush()
+
+    def make(self, debs_dir: Path, debootstrap: Path, tag: str) -> None:
+        lock, work = self.lock, self.work
+        debs = rootfs.checked_debs(lock, debs_dir)
+        epoch = rootfs.source_date_epoch(debs.values())
+        # debootstrap's check that the target allows device nodes writes to one it makes, which
+        # fails where the storage driver's mounts are nodev (fuse-overlayfs); container=lxc
+        # skips the check. The nodes are never used: every container gets Docker's /dev.
+        env = {"SOURCE_DATE_EPOCH": str(epoch), "container": "lxc"}
+        rootfs.write_local_archive(lock, debs, work / "repo")
+        seed = [debs[package.name] for package in rootfs.seed_packages(lock, debs)]
+        with (work / "seed.tar").open("wb") as out:
+            rootfs.seed_tar([*seed, debootstrap], out)
+        seed_image = self.import_temporary(work / "seed.tar", "seed")
+
+        self.note(f"first stage: debootstrap --foreign of {len(lock.packages)} packages")
+        first = self.run_stage(
+            seed_image,
+            [
+                "debootstrap",
+                "--foreign",
+                "--variant=minbase",
+                "--no-check-gpg",
+                f"--arch={lock.header['arch']}",
+                "--include=" + ",".join(package.name for package in lock.packages),
+                lock.header["suite"],
+                "/target",
+                "file:///repo",
+            ],
+            [Mount("/repo", str(work / "repo"), type="bind", read_only=True)],
+            env,
+        )
+        with (work / "target.tar").open("wb") as archive:
+            chunks, _stat = first.get_archive("/target")
+            for chunk in chunks:
+                archive.write(chunk)
+        with (work / "target.tar").open("rb") as archive, (work / "first-stage.tar").open(
+            "wb"
+        ) as out:
+            rootfs.strip_top_directory(archive, "target", out)
+        (work / "target.tar").unlink()
+        second_image = self.import_temporary(work / "first-stage.tar", "second-stage")
+
+        self.note("second stage: debootstrap --second-stage, then finish-rootfs.sh")
+        finish = work / "finish"
+        finish.mkdir()
+        shutil.copyfile(SCRIPTS / "finish-rootfs.sh", finish / "finish-rootfs.sh")
+        (finish / "packages").write_text(
+            "".join(sorted(f"{p.name} {p.version} {p.architecture}\n" for p in lock.packages))
+        )
+        second = self.run_stage(
+            second_image,
+            ["bash", "/finish/finish-rootfs.sh", self.lock_sha256],
+            [Mount("/finish", str(finish), type="bind", read_only=True)],
+            env,
+        )
+        with (work / "exported.tar").open("wb") as exported:
+            for chunk in second.export():
+                exported.write(chunk)
+        self.note("writing the root filesystem's tar")
+        with tarfile.open(work / "exported.tar") as exported, tarfile.open(
+            work / "first-stage.tar"
+        ) as first_stage, (work / "rootfs.tar").open("wb") as out:
+            rootfs.write_normalized_rootfs(exported, first_stage, epoch, out)
+        self.import_image(
+            work / "rootfs.tar",
+            tag,
+            [
+                f"LABEL {LOCK_LABEL}={self.lock_sha256}",
+                "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "ENV LANG=C.UTF-8",
+                'CMD ["bash"]',
+            ],
+        )
+        self.note(
+            f"image {tag}: lock sha256 {self.lock_sha256}, rootfs tar sha256 "
+            f"{sha256_of(work / 'rootfs.tar')}, {(work / 'rootfs.tar').stat().st_size} "
+            "bytes"
+        )
+
+    def import_temporary(self, tar: Path, stage: str) -> str:
+        tag = f"{TEMPORARY_IMAGE_REPOSITORY}-{stage}:{self.lock_sha256[:32]}-{os.getpid()}"
+        self.temporary_images.append(tag)
+        self.import_image(tar, tag, [])
+        return tag
+
+    def import_image(self, tar: Path, tag: str, changes: list[str]) -> None:
+        # The Docker CLI, because the SDK's import cannot name the image's platform.
+        command = ["docker", "import", "--platform", self.platform]
+        for change in changes:
+            command += ["--change", change]
+        imported = subprocess.run(
+            [*command, str(tar), tag], stdin=subprocess.DEVNULL, capture_output=True, text=True
+        )
+        if imported.returncode != 0:
+            raise StageFailed(f"docker import of {tar.name} failed: {imported.stderr.strip()}")
+
+    def run_stage(
+        self, image: str, command: list[str], stage_mounts: list[Mount], env: dict[str, str]
+    ) -> Container:
+        """Runs `command` as root in a container of `image`, without network; the container is
+        kept (stopped) for reading its files, and removed by `clean_up`."""
+        container = self.client.containers.create(
+            image,
+            entrypoint=command,
+            environment=env,
+            labels={
+                RUNNER_LABEL: "1",
+                PID_LABEL: str(os.getpid()),
+                HOST_LABEL: socket.gethostname(),
+                STEP_LABEL: f"make-image {command[0]}",
+                LOCK_LABEL: self.lock_sha256,
+            },
+            mounts=stage_mounts,
+            network_mode="none",
+        )
+        container.start()
+        watcher = ContainerWatcher(container, self.log)
+        watcher.finished_within(None)
+        exit_code = watcher.exit_code()
+        if exit_code != 0:
+            raise StageFailed(f"{' '.join(command[:2])} exited with {exit_code}")
+        return container
+
+    def clean_up(self) -> None:
+        remove_own_containers(self.client)
+        for tag in self.temporary_images:
+            with contextlib.suppress(ImageNotFound):
+                self.client.images.remove(tag, force=True)
 
 
 def process_is_alive(pid: int) -> bool:
@@ -540,14 +762,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     if args.command == "lock":
         return write_lock(args)
+    guard = SignalGuard()
     if args.command == "make-image":
         try:
-            return make_image(args)
+            return make_image(args, guard)
         except RunnerError as error:
             print(f"container_runner: {error}", file=sys.stderr)
             return error.exit_code
+        except Interrupted:
+            assert guard.received is not None
+            print(
+                f"container_runner: making the image {args.image} interrupted by "
+                f"{guard.received.name}; no container or temporary image of it is left.",
+                file=sys.stderr,
+            )
+            return SIGNAL_EXIT_CODES[guard.received]
     step_name = args.step_name or args.script
-    guard = SignalGuard()
     try:
         return run_step(step_spec(args), guard)
     except Interrupted:

@@ -26,6 +26,8 @@ from docker.errors import ImageNotFound, NotFound
 from docker.models.containers import Container
 
 RUNNER = Path(__file__).with_name("container_runner.py")
+# The runner imports its sibling modules by their package (cpython_fips.runner).
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
 TEST_IMAGE_REPOSITORY = "cpython-fips-test/busybox"
 TEST_IMAGE = f"{TEST_IMAGE_REPOSITORY}:latest"
 RUNNER_LABEL = "org.cpython-fips.runner"
@@ -108,7 +110,7 @@ def start_runner(
         cwd=sandbox,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={**(os.environ if env is None else env), "PYTHONPATH": str(SOURCE_ROOT)},
     )
 
 

@@ -7,7 +7,8 @@
 #   NAME VERSION ARCH SHA256 SIZE PRIORITY FILENAME
 # FILENAME is the .deb's path in its Debian archive (the index's Filename field), PRIORITY the
 # archive's (debootstrap picks its first stage by it). With these, an image is made from the
-# .debs alone, from wherever they are found (make-image.sh): no archive index is needed.
+# .debs alone, from wherever they are found (the container runner, rootfs.py): no archive index
+# is needed.
 # A PACKAGE argument "@FILE" reads package names from FILE ('#' starts a comment).
 #
 # Resolution uses the host's apt on the suite's signed indexes in a throwaway apt

@@ -1,4 +1,5 @@
-"""Toolchain lock files (written by `runner/lock.sh`): pure logic, no rules.
+"""Toolchain lock files (written by `runner/lock.sh`): pure logic, no rules, no Pants imports
+(the container runner, a tool of another resolve, reads locks with it too).
 
 A lock names every `.deb` of an image by its sha256 and size, like a `source_archive` pin, so a
 `.deb` is a content-addressed input that may come from Debian's archive or from any mirror.
@@ -10,8 +11,6 @@ import posixpath
 import re
 from dataclasses import dataclass
 from typing import Dict, Tuple
-
-from pants.engine.fs import FileDigest
 
 LOCK_FORMAT = 2
 _FIRST_LINE = re.compile(r"^# cpython-fips toolchain lock, format (\d+)\.")
@@ -38,10 +37,6 @@ class LockedPackage:
     def filename(self) -> str:
         return posixpath.basename(self.pool_path)
 
-    @property
-    def file_digest(self) -> FileDigest:
-        return FileDigest(self.sha256, self.size)
-
     def __str__(self) -> str:
         return f"{self.name} {self.version} {self.architecture}"
 
@@ -55,6 +50,22 @@ class Lockfile:
     @property
     def suites(self) -> Tuple[str, ...]:
         return tuple(self.header.get("suites", "").split())
+
+
+def parse_package(line: str) -> LockedPackage:
+    """A package line of a lock: 'name version arch sha256 size priority filename'. ValueError if
+    the line is not one."""
+    fields = line.split()
+    if (
+        len(fields) != 7
+        or not _SHA256.match(fields[3])
+        or not fields[4].isdigit()
+        or not fields[6].startswith("pool/")
+        or ".." in fields[6].split("/")
+    ):
+        raise ValueError(f"not a lock's package line: {line!r}")
+    name, version, architecture, sha256, size, priority, pool_path = fields
+    return LockedPackage(name, version, architecture, sha256, int(size), priority, pool_path)
 
 
 def parse_lockfile(path: str, content: str, regenerate: str) -> Lockfile:
@@ -77,21 +88,12 @@ def parse_lockfile(path: str, content: str, regenerate: str) -> Lockfile:
             if sep:
                 header[key.strip()] = value.strip()
             continue
-        fields = line.split()
-        if (
-            len(fields) != 7
-            or not _SHA256.match(fields[3])
-            or not fields[4].isdigit()
-            or not fields[6].startswith("pool/")
-            or ".." in fields[6].split("/")
-        ):
+        try:
+            packages.append(parse_package(line))
+        except ValueError:
             raise error(
                 f"line {number} is not 'name version arch sha256 size priority filename': {line!r}"
-            )
-        name, version, architecture, sha256, size, priority, pool_path = fields
-        packages.append(
-            LockedPackage(name, version, architecture, sha256, int(size), priority, pool_path)
-        )
+            ) from None
     if not packages:
         raise error("it lists no packages")
     return Lockfile(path=path, header=header, packages=tuple(packages))

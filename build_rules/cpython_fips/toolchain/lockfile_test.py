@@ -24,10 +24,7 @@ def test_parses_header_and_packages() -> None:
     [package] = lock.packages
     assert str(package) == "libc6 2.36-9+deb12u13 amd64"
     assert package.filename == "libc6_2.36-9+deb12u13_amd64.deb"
-    assert (package.file_digest.fingerprint, package.file_digest.serialized_bytes_length) == (
-        SHA,
-        2757936,
-    )
+    assert (package.sha256, package.size) == (SHA, 2757936)
     assert package.priority == "optional"
 
 
@@ -56,7 +53,7 @@ def test_package_locations_follow_the_mirrors_in_order() -> None:
     lock = parse_lockfile("sources/toolchain/x.lock", HEADER + LINE + "\n", REGENERATE)
     request = package_request(
         lock.packages[0],
-        lock,
+        lock.path,
         ["upstream", "/srv/mirror", "debian", "https://cas.example/{sha256}"],
         ["http://deb.example/debian", "http://deb.example/debian-security"],
         "/repo",

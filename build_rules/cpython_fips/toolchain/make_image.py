@@ -27,7 +27,7 @@ from cpython_fips.toolchain.target_types import ToolchainPackagesField
 
 DEBS_DIR = "debs"
 MAKE_IMAGE_LOG = "make-image.log"
-# debootstrap of a toolchain takes about a minute; a slow disk may take several.
+# Making a toolchain image takes a few minutes (an arm64 one, under emulation, longer).
 MAKE_IMAGE_TIMEOUT_SECONDS = 1800
 
 
@@ -60,6 +60,7 @@ async def make_toolchain_image(
                 "make-image",
                 f"--lock={image.lock_path}",
                 f"--debs={DEBS_DIR}",
+                f"--debootstrap={DEBS_DIR}/{packages.debootstrap.filename}",
                 f"--image={image.tag}",
                 f"--log={MAKE_IMAGE_LOG}",
             ],

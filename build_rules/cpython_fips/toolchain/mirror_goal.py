@@ -1,5 +1,6 @@
 """The `export-mirror` goal: every pinned file of the given targets (source archives, and the
-`.deb`s of toolchain locks) in one directory, named as `[source-mirrors].mirrors` looks them up.
+`.deb`s of toolchain locks and the debootstrap package) in one directory, named as
+`[source-mirrors].mirrors` looks them up.
 
 A team or CI keeps such a directory (or serves it over HTTP) and lists it in
 `[source-mirrors].mirrors`: builds then no longer depend on upstream hosts keeping old files, nor
@@ -88,7 +89,8 @@ async def export_mirror(
     files = len(await Get(DigestContents, Digest, merged))
     console.print_stdout(
         f"Wrote {files} files ({len(archives)} source archives, the packages of "
-        f"{len(packages)} toolchain locks) to {destination}/."
+        f"{len(packages)} toolchain locks and the debootstrap that makes their images) to "
+        f"{destination}/."
     )
     return ExportMirror(exit_code=0)
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Iterable, Tuple
 
 from pants.base.build_root import BuildRoot
-from pants.engine.fs import Digest, DigestContents, MergeDigests
+from pants.engine.fs import Digest, DigestContents, FileDigest, MergeDigests
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.logging import LogLevel
 
 from cpython_fips.toolchain.image import ToolchainImage, ToolchainImageRequest
 from cpython_fips.toolchain.lockfile import LockedPackage, Lockfile, parse_lockfile
+from cpython_fips.toolchain.subsystems import ContainerRunner
 from cpython_fips.upstream.fetch import (
     MISSING_ARCHIVE_HINT,
     DebianArchives,
@@ -45,10 +46,12 @@ class ToolchainPackagesRequest:
 
 @dataclass(frozen=True)
 class ToolchainPackages:
-    """Every `.deb` of the toolchain's lock, at the top level, under its file name."""
+    """Every `.deb` of the toolchain's lock and the debootstrap package that makes its image, at
+    the top level, under their file names."""
 
     image: ToolchainImage
     digest: Digest
+    debootstrap: LockedPackage
 
 
 @rule(desc="Read a toolchain's lock")
@@ -63,15 +66,15 @@ async def read_toolchain_lockfile(request: ToolchainImageRequest) -> ToolchainLo
 
 def package_request(
     package: LockedPackage,
-    lockfile: Lockfile,
+    pin_source: str,
     mirrors: Iterable[str],
     debian_archives: Iterable[str],
     buildroot: str,
 ) -> PinnedFileRequest:
     return PinnedFileRequest(
-        what=f"the package {package} ({package.filename}) of {lockfile.path}",
+        what=f"the package {package} ({package.filename}) of {pin_source}",
         filename=package.filename,
-        file_digest=package.file_digest,
+        file_digest=FileDigest(package.sha256, package.size),
         locations=locations(
             mirrors,
             upstream=(),
@@ -79,7 +82,7 @@ def package_request(
             fields=template_fields(package.filename, package.sha256, package.name, package.version),
             buildroot=buildroot,
         ),
-        pin_source=lockfile.path,
+        pin_source=pin_source,
     )
 
 
@@ -108,18 +111,22 @@ async def fetch_toolchain_packages(
     mirrors: SourceMirrors,
     debian_archives: DebianArchives,
     build_root: BuildRoot,
+    runner: ContainerRunner,
 ) -> ToolchainPackages:
     locked = await Get(ToolchainLockfile, ToolchainImageRequest, request.toolchain)
-    packages = locked.lockfile.packages
+    debootstrap = runner.debootstrap_package
+    packages = (*locked.lockfile.packages, debootstrap)
+    pin_sources = [locked.lockfile.path] * len(locked.lockfile.packages)
+    pin_sources.append("[container-runner].debootstrap")
     fetches = await MultiGet(
         Get(
             PinnedFileFetch,
             PinnedFileRequest,
             package_request(
-                package, locked.lockfile, mirrors.mirrors, debian_archives.uris, build_root.path
+                package, pin_source, mirrors.mirrors, debian_archives.uris, build_root.path
             ),
         )
-        for package in packages
+        for package, pin_source in zip(packages, pin_sources)
     )
     mismatches = [fetch.mismatch for fetch in fetches if fetch.mismatch]
     if mismatches:
@@ -130,7 +137,7 @@ async def fetch_toolchain_packages(
     if missing:
         raise ToolchainPackagesError(missing_packages_message(locked.image, missing))
     digest = await Get(Digest, MergeDigests(fetch.digest for fetch in fetches if fetch.digest))
-    return ToolchainPackages(locked.image, digest)
+    return ToolchainPackages(locked.image, digest, debootstrap)
 
 
 def rules():

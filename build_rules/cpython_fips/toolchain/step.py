@@ -119,6 +119,13 @@ async def run_container_step(
             remote_cache_speculation_delay_millis=process.remote_cache_speculation_delay_millis + 1,
         )
         result = await Get(FallibleProcessResult, Process, retry)
+        if result.exit_code == EXIT_DOCKER and MISSING_IMAGE_LINE in result.stderr:
+            # Pants makes an image once per run: one removed after that stays missing.
+            raise ContainerStepFailed(
+                f"{step.description} failed: its image {image.tag} was made earlier in this "
+                "Pants run and has been removed since. Run the command again: it makes the "
+                "image anew."
+            )
     raise_if_failed(result, ContainerStepFailed, f"{step.description} failed")
     output, log = await MultiGet(
         Get(Digest, DigestSubset(result.output_digest, PathGlobs([f"{OUTPUT_DIR}/**"]))),

@@ -6,6 +6,16 @@ from pants.option.option_types import IntOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import help_text, softwrap
 
+from cpython_fips.toolchain.lockfile import LockedPackage, parse_package
+
+# Bookworm's debootstrap (Architecture: all, shell scripts): it makes the images of every suite
+# the toolchains use, bullseye and bookworm.
+DEBOOTSTRAP = (
+    "debootstrap 1.0.128+nmu2+deb12u2 all "
+    "63f354316e9bbe747b143b7b0d83e5f237c90314a17734fba9ff202c2ef02760 45106 optional "
+    "pool/main/d/debootstrap/debootstrap_1.0.128+nmu2+deb12u2_all.deb"
+)
+
 
 class ContainerRunner(Subsystem):
     options_scope = "container-runner"
@@ -21,6 +31,18 @@ class ContainerRunner(Subsystem):
     runner = StrOption(
         default="//build_rules/cpython_fips/runner:container-runner",
         help="The `pex_binary` target of the container runner tool.",
+        advanced=True,
+    )
+    debootstrap = StrOption(
+        default=DEBOOTSTRAP,
+        help=softwrap(
+            """
+            The debootstrap package that makes toolchain images, in containers (the host needs no
+            debootstrap), as a line of a toolchain lock: `name version arch sha256 size priority
+            filename`. It is fetched like the locks' packages, and `export-mirror` exports it with
+            them.
+            """
+        ),
         advanced=True,
     )
     jobs = IntOption(
@@ -42,3 +64,13 @@ class ContainerRunner(Subsystem):
             """
         ),
     )
+
+    @property
+    def debootstrap_package(self) -> LockedPackage:
+        try:
+            return parse_package(self.debootstrap)
+        except ValueError:
+            raise ValueError(
+                f"[container-runner].debootstrap is {self.debootstrap!r}, not a lock's package "
+                "line 'name version arch sha256 size priority filename'"
+            ) from None
