@@ -80,13 +80,12 @@ EXCLUDED_BEFORE = {
 
 # A test that hangs is a failure, not a stuck build step.
 TIMEOUT_SECONDS = 900
-# Under qemu-user a test process can deadlock in the emulator itself: seen once in test_ssl of the
-# aarch64 archive (which passed in other runs), its worker idle with both threads in futex waits,
-# faulthandler's watchdog never firing, for 17 minutes (regrtest's worker timeout, 20). There,
-# a test file that fails or times out runs once more on its own (regrtest's -w; the report says
-# so), and the timeout is shorter: test_ssl takes 20-30 s alone under emulation on our machines,
-# and the aarch64 archive's whole runtime-check step about 6 minutes.
-QEMU_USER_TIMEOUT_SECONDS = 600
+# Under qemu-user a test process can deadlock in the emulator itself (runtime-checks.sh, which
+# also limits this whole run to 15 minutes there). Then a test file that fails or times out runs
+# once more on its own (regrtest's -w; the report says so), and the timeout is shorter, so that a
+# hung worker is killed (regrtest kills it at 1.5 times the timeout) and its file run again within
+# that limit: test_ssl, among the slowest files, takes 20-30 s alone under emulation here.
+QEMU_USER_TIMEOUT_SECONDS = 300
 QEMU_USER_OPTIONS = ["-w"]
 
 
