@@ -10,6 +10,9 @@ set -euo pipefail
 : "${EXTENSION_MODULES:?EXTENSION_MODULES must name the list of required extension modules}"
 
 here=$(dirname "$0")
+# run_limited: a check, with a time limit.
+# shellcheck source=checks/time-limit.sh
+source "$here/checks/time-limit.sh"
 failed=0
 # RUNTIME_EMULATION (optional): how this container runs when its architecture is not the host's.
 emulation=(${RUNTIME_EMULATION:+"--emulation=$RUNTIME_EMULATION"})
@@ -19,73 +22,12 @@ emulation=(${RUNTIME_EMULATION:+"--emulation=$RUNTIME_EMULATION"})
 # and two of the second, takes under 7 minutes). Under qemu-user a process can deadlock in the
 # emulator itself: the aarch64 checks hung twice (once for over an hour, in CI), with every thread
 # of the process in a futex wait and no test's own timeout firing. There, a check that runs out of
-# time runs once more, after its processes are listed.
+# time runs once more, after its processes are listed (time-limit.sh).
 if [ ${#emulation[@]} -eq 0 ]; then
     install_limit=300 regression_limit=1800 attempts=1
 else
     install_limit=600 regression_limit=900 attempts=2
 fi
-
-# The container's processes, with each thread's state and where it waits in the kernel (under
-# qemu-user, the emulator's own threads), for a check that hung.
-list_processes() {
-    local proc task
-    for proc in /proc/[0-9]*; do
-        [ -r "$proc/cmdline" ] || continue
-        echo "  process ${proc#/proc/}: $(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null)"
-        for task in "$proc"/task/*; do
-            echo "    thread ${task##*/}: $(cut -d' ' -f3 "$task/stat" 2>/dev/null)" \
-                "$(cat "$task/wchan" 2>/dev/null)"
-        done
-    done
-}
-
-# Kills every process of the container outside the sessions given: a check's, including those it
-# started in sessions of their own (regrtest's workers).
-kill_all_but_sessions() {
-    local proc stat fields
-    for proc in /proc/[0-9]*; do
-        stat=$(cat "$proc/stat" 2>/dev/null) || continue
-        read -r -a fields <<<"${stat##*) }"
-        [[ " $* " == *" ${fields[3]} "* ]] || kill -KILL "${proc#/proc/}" 2>/dev/null || true
-    done
-}
-export -f list_processes kill_all_but_sessions
-
-# Runs a command (a check) with a time limit of $1 seconds, in a session of its own; past the
-# limit, lists the processes and kills all but this script's. A check that runs out of time is
-# tried again, up to $attempts times in all; one that fails otherwise is not. Returns the last
-# try's status.
-run_limited() {
-    local limit=$1 attempt status pid watchdog timed_out
-    shift
-    timed_out=$(mktemp)
-    for ((attempt = 1; attempt <= attempts; attempt++)); do
-        rm -f "$timed_out"
-        status=0
-        setsid "$@" &
-        pid=$!
-        # In a session of its own too, so that killing it also ends its sleep.
-        # shellcheck disable=SC2016 # expanded by that shell, from its arguments
-        setsid bash -c 'sleep "$1" || exit 0
-            touch "$2"
-            echo "FAIL: still running after $1 s: $3; the processes:"
-            list_processes
-            kill_all_but_sessions "$4" "$(cut -d" " -f6 /proc/$$/stat)"' \
-            watchdog "$limit" "$timed_out" "$*" "$(cut -d' ' -f6 /proc/$$/stat)" &
-        watchdog=$!
-        wait "$pid" || status=$?
-        # Past the limit, the watchdog has more to kill than the check's first process.
-        [ -e "$timed_out" ] || kill -KILL -- "-$watchdog" 2>/dev/null || true
-        wait "$watchdog" 2>/dev/null || true
-        [ -e "$timed_out" ] || break
-        if ((attempt < attempts)); then
-            echo "== running it again (under emulation, a hang may be the emulator's)"
-        fi
-    done
-    rm -f "$timed_out"
-    return "$status"
-}
 
 for unpacked in /in/unpacked/*; do
     kind=$(basename "$unpacked")
@@ -97,12 +39,12 @@ for unpacked in /in/unpacked/*; do
     # FIPS mode, turned on as the README says.
     fips_mode=(env "OPENSSL_CONF=$root/share/ssl/openssl-fips.cnf"
         "OPENSSL_MODULES=$root/share/ssl/ossl-modules")
+    install_check=("$here/checks/check_install.py" "$EXTENSION_MODULES" "$EXPECTED_OPENSSL_VERSION")
     echo "== $kind: $python"
-    run_limited "$install_limit" "$python" "$here/checks/check_install.py" "$EXTENSION_MODULES" \
-        "$EXPECTED_OPENSSL_VERSION" || failed=1
+    run_limited "$install_limit" "$attempts" "$python" "${install_check[@]}" || failed=1
     echo "== $kind, FIPS mode"
-    run_limited "$install_limit" "${fips_mode[@]}" "$python" "$here/checks/check_install.py" \
-        "$EXTENSION_MODULES" "$EXPECTED_OPENSSL_VERSION" --fips || failed=1
+    run_limited "$install_limit" "$attempts" "${fips_mode[@]}" "$python" \
+        "${install_check[@]}" --fips || failed=1
     # The full archive ships the test package (the others do not): its regression tests run.
     [ "$root" = "$unpacked/python/install" ] || continue
     stdlib=$("$python" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')
@@ -111,12 +53,12 @@ for unpacked in /in/unpacked/*; do
         failed=1
         continue
     fi
+    regression_tests=("$here/checks/regression_tests.py" "${emulation[@]}")
     echo "== $kind: CPython's regression tests"
-    run_limited "$regression_limit" "$python" "$here/checks/regression_tests.py" "${emulation[@]}" \
-        || failed=1
+    run_limited "$regression_limit" "$attempts" "$python" "${regression_tests[@]}" || failed=1
     echo "== $kind: CPython's regression tests, FIPS mode"
-    run_limited "$regression_limit" "${fips_mode[@]}" "$python" "$here/checks/regression_tests.py" --fips \
-        "${emulation[@]}" || failed=1
+    run_limited "$regression_limit" "$attempts" "${fips_mode[@]}" "$python" \
+        "${regression_tests[@]}" --fips || failed=1
 done
 [ "$failed" -eq 0 ] || { echo "error: a runtime check failed (FAIL lines above)" >&2; exit 1; }
 echo "all runtime checks passed"

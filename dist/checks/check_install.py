@@ -71,8 +71,11 @@ def check_modules(modules: dict) -> None:
             importlib.import_module(name)
         except Exception as error:  # any failure to import is a finding, not a crash
             broken.append(f"{name}: {error}")
-    check(f"the {len(builtin + required)} required extension modules import", not broken,
-          "; ".join(broken))
+    check(
+        f"the {len(builtin + required)} required extension modules import",
+        not broken,
+        "; ".join(broken),
+    )
     # One libcrypto per process: the OpenSSL modules must be linked into libpython (3.11 builds
     # some others, such as _ctypes, as shared libraries).
     not_built_in = [name for name in builtin if name not in sys.builtin_module_names]
@@ -81,32 +84,50 @@ def check_modules(modules: dict) -> None:
 
 def check_openssl(expected: str) -> None:
     import ssl
-    check(f"ssl uses OpenSSL {expected}", f"OpenSSL {expected} " in ssl.OPENSSL_VERSION + " ",
-          ssl.OPENSSL_VERSION)
+
+    check(
+        f"ssl uses OpenSSL {expected}",
+        f"OpenSSL {expected} " in ssl.OPENSSL_VERSION + " ",
+        ssl.OPENSSL_VERSION,
+    )
 
 
 def check_relocated() -> None:
     prefix = sys.prefix
-    check("LIBDIR is under the interpreter's own prefix",
-          sysconfig.get_config_var("LIBDIR") == os.path.join(prefix, "lib"),
-          f"{sysconfig.get_config_var('LIBDIR')} vs {prefix}")
+    check(
+        "LIBDIR is under the interpreter's own prefix",
+        sysconfig.get_config_var("LIBDIR") == os.path.join(prefix, "lib"),
+        f"{sysconfig.get_config_var('LIBDIR')} vs {prefix}",
+    )
     variables = sysconfig.get_config_vars()
     # The interpreter's own prefix may be anywhere, even below /in (the runtime checks).
-    leaks = [f"{name}={value!r}" for name, value in sorted(variables.items())
-             if BUILD_PATHS.search(str(value).replace(prefix, "<prefix>"))]
-    check(f"none of the {len(variables)} configuration variables names a path of the build",
-          not leaks, "; ".join(leaks))
+    leaks = [
+        f"{name}={value!r}"
+        for name, value in sorted(variables.items())
+        if BUILD_PATHS.search(str(value).replace(prefix, "<prefix>"))
+    ]
+    check(
+        f"none of the {len(variables)} configuration variables names a path of the build",
+        not leaks,
+        "; ".join(leaks),
+    )
 
 
 def check_bare_argv0() -> None:
     """Started with an argv[0] that names no file (exec -a, subprocess's executable=), the
     interpreter still finds its own prefix (patches/3.13/0002), not the build's --prefix."""
-    run = subprocess.run(["no-such-python", "-c", "import sys, ssl; print(sys.prefix)"],
-                         executable=sys.executable, capture_output=True, text=True)
-    check("an interpreter run with an argv[0] that names no file finds its prefix",
-          run.returncode == 0
-          and os.path.realpath(run.stdout.strip()) == os.path.realpath(sys.prefix),
-          (run.stdout + run.stderr).strip()[-500:])
+    run = subprocess.run(
+        ["no-such-python", "-c", "import sys, ssl; print(sys.prefix)"],
+        executable=sys.executable,
+        capture_output=True,
+        text=True,
+    )
+    check(
+        "an interpreter run with an argv[0] that names no file finds its prefix",
+        run.returncode == 0
+        and os.path.realpath(run.stdout.strip()) == os.path.realpath(sys.prefix),
+        (run.stdout + run.stderr).strip()[-500:],
+    )
 
 
 def check_venv_and_pip() -> None:
@@ -115,21 +136,32 @@ def check_venv_and_pip() -> None:
         made = subprocess.run([sys.executable, "-m", "venv", venv], capture_output=True, text=True)
         check("python -m venv works", made.returncode == 0, made.stderr.strip()[-500:])
         if made.returncode == 0:
-            pip = subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "--version"],
-                                 capture_output=True, text=True)
-            check("pip runs in the venv", pip.returncode == 0,
-                  (pip.stdout + pip.stderr).strip()[-500:])
+            pip = subprocess.run(
+                [os.path.join(venv, "bin", "python"), "-m", "pip", "--version"],
+                capture_output=True,
+                text=True,
+            )
+            check(
+                "pip runs in the venv",
+                pip.returncode == 0,
+                (pip.stdout + pip.stderr).strip()[-500:],
+            )
 
 
 def check_build_configuration() -> None:
     """What configure decides by running test programs, which a cross build must be told: a
     wrong guess makes a slower or different interpreter, not a failing one."""
     print(f"    running on {platform.machine()}")
-    check("str hashing uses SipHash (configure found unaligned access allowed)",
-          sys.hash_info.algorithm.startswith("siphash"), sys.hash_info.algorithm)
-    check("the interpreter dispatches with computed gotos",
-          sysconfig.get_config_var("HAVE_COMPUTED_GOTOS") == 1,
-          sysconfig.get_config_var("HAVE_COMPUTED_GOTOS"))
+    check(
+        "str hashing uses SipHash (configure found unaligned access allowed)",
+        sys.hash_info.algorithm.startswith("siphash"),
+        sys.hash_info.algorithm,
+    )
+    check(
+        "the interpreter dispatches with computed gotos",
+        sysconfig.get_config_var("HAVE_COMPUTED_GOTOS") == 1,
+        sysconfig.get_config_var("HAVE_COMPUTED_GOTOS"),
+    )
 
 
 def check_static_interpreter() -> None:
@@ -139,16 +171,24 @@ def check_static_interpreter() -> None:
     check("the interpreter does not load libpython*.so", not loaded, loaded)
     with tempfile.TemporaryDirectory() as scratch:
         venv = os.path.join(scratch, "venv")
-        made = subprocess.run([sys.executable, "-m", "venv", "--copies", "--without-pip", venv],
-                              capture_output=True, text=True)
+        made = subprocess.run(
+            [sys.executable, "-m", "venv", "--copies", "--without-pip", venv],
+            capture_output=True,
+            text=True,
+        )
         check("python -m venv --copies works", made.returncode == 0, made.stderr.strip()[-500:])
         if made.returncode == 0:
             copy = os.path.join(venv, "bin", "python")
-            run = subprocess.run([copy, "-c", "import ssl, sqlite3, sys; print(sys.prefix)"],
-                                 capture_output=True, text=True)
-            check("the venv's copied interpreter runs and imports ssl and sqlite3",
-                  run.returncode == 0 and run.stdout.strip() == venv,
-                  (run.stdout + run.stderr).strip()[-500:])
+            run = subprocess.run(
+                [copy, "-c", "import ssl, sqlite3, sys; print(sys.prefix)"],
+                capture_output=True,
+                text=True,
+            )
+            check(
+                "the venv's copied interpreter runs and imports ssl and sqlite3",
+                run.returncode == 0 and run.stdout.strip() == venv,
+                (run.stdout + run.stderr).strip()[-500:],
+            )
 
 
 # Calls whose hash is used for security (the default): in FIPS mode they must come from the FIPS
@@ -170,22 +210,30 @@ REFUSED_IN_FIPS_MODE = {
 # FIPS 202, RFC 7693 test vectors).
 ALLOWED_IN_FIPS_MODE = {
     "hashlib.md5(b'abc', usedforsecurity=False)": (
-        lambda: hashlib.md5(b"abc", usedforsecurity=False), "900150983cd24fb0d6963f7d28e17f72"),
+        lambda: hashlib.md5(b"abc", usedforsecurity=False),
+        "900150983cd24fb0d6963f7d28e17f72",
+    ),
     "hashlib.new('md5', b'abc', usedforsecurity=False)": (
         lambda: hashlib.new("md5", b"abc", usedforsecurity=False),
-        "900150983cd24fb0d6963f7d28e17f72"),
+        "900150983cd24fb0d6963f7d28e17f72",
+    ),
     "hashlib.sha1(b'abc', usedforsecurity=False)": (
         lambda: hashlib.sha1(b"abc", usedforsecurity=False),
-        "a9993e364706816aba3e25717850c26c9cd0d89d"),
+        "a9993e364706816aba3e25717850c26c9cd0d89d",
+    ),
     "hashlib.blake2s(b'abc', usedforsecurity=False)": (
         lambda: hashlib.blake2s(b"abc", usedforsecurity=False),
-        "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982"),
+        "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982",
+    ),
     "hashlib.sha1(b'abc')": (
-        lambda: hashlib.sha1(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d"),
+        lambda: hashlib.sha1(b"abc"),
+        "a9993e364706816aba3e25717850c26c9cd0d89d",
+    ),
     "hashlib.sha256(b'abc')": (lambda: hashlib.sha256(b"abc"), SHA256_ABC),
     "hashlib.sha3_256(b'abc')": (
         lambda: hashlib.sha3_256(b"abc"),
-        "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"),
+        "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532",
+    ),
 }
 
 
@@ -207,13 +255,15 @@ def digest_of(call) -> str:
 
 def import_output() -> str:
     """What `import hashlib, hmac` prints in a fresh interpreter (nothing, when it is right)."""
-    run = subprocess.run([sys.executable, "-c", "import hashlib, hmac"], capture_output=True,
-                         text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", "import hashlib, hmac"], capture_output=True, text=True
+    )
     return (run.stdout + run.stderr).strip()
 
 
 def check_fips() -> None:
-    import _hashlib
+    import _hashlib  # type: ignore[import]  # CPython's private C module: no type stubs
+
     check("FIPS: the default property query is fips=yes", _hashlib.get_fips_mode() == 1)
     printed = import_output()
     check("FIPS: import hashlib, hmac prints nothing", not printed, printed)
@@ -223,12 +273,16 @@ def check_fips() -> None:
     # _hashlib's SHA-256 with the default query can only come from the fips provider, so this
     # also shows that the provider loaded and passed its self-test.
     digest = digest_of(lambda: _hashlib.new("sha256", b"abc"))
-    check("FIPS: SHA-256 works and is right (the fips provider is active)",
-          digest == SHA256_ABC, digest)
+    check(
+        "FIPS: SHA-256 works and is right (the fips provider is active)",
+        digest == SHA256_ABC,
+        digest,
+    )
     for name, (call, expected) in ALLOWED_IN_FIPS_MODE.items():
         digest = digest_of(call)
         check(f"FIPS: {name} works and is right", digest == expected, digest)
     import ssl
+
     context = ssl.create_default_context()
     chacha = [c["name"] for c in context.get_ciphers() if "CHACHA20" in c["name"]]
     check("FIPS: ssl.create_default_context() offers no ChaCha20-Poly1305", not chacha, chacha)
@@ -237,6 +291,7 @@ def check_fips() -> None:
 def check_default_mode() -> None:
     """Outside FIPS mode, everything as upstream CPython."""
     import _hashlib
+
     check("default mode: FIPS mode is off", _hashlib.get_fips_mode() == 0)
     for name, call in REFUSED_IN_FIPS_MODE.items():
         outcome = refused(call)

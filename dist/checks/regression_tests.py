@@ -22,10 +22,29 @@ import tempfile
 import xml.etree.ElementTree as ElementTree
 
 DEFAULT_MODE = [
-    "test_hashlib", "test_hmac", "test_ssl", "test_venv", "test_sysconfig", "test_embed",
-    "test_capi", "test_ctypes", "test_sqlite3", "test_zlib", "test_lzma", "test_bz2",
-    "test_decimal", "test_uuid", "test_zoneinfo", "test_readline", "test_site", "test_getpath",
-    "test_subprocess", "test_os", "test_socket", "test_json", "test_pickle",
+    "test_hashlib",
+    "test_hmac",
+    "test_ssl",
+    "test_venv",
+    "test_sysconfig",
+    "test_embed",
+    "test_capi",
+    "test_ctypes",
+    "test_sqlite3",
+    "test_zlib",
+    "test_lzma",
+    "test_bz2",
+    "test_decimal",
+    "test_uuid",
+    "test_zoneinfo",
+    "test_readline",
+    "test_site",
+    "test_getpath",
+    "test_subprocess",
+    "test_os",
+    "test_socket",
+    "test_json",
+    "test_pickle",
 ]
 FIPS_MODE = ["test_hashlib", "test_hmac", "test_ssl"]
 # Tests named otherwise before a version: {name: (first version with that name, older name)}.
@@ -37,30 +56,38 @@ ADDED_IN = {"test_getpath": (3, 11)}
 # container, through no fault of the distribution, and why.
 EXCLUDED = {
     # test.test_ctypes.test_find from 3.12, ctypes.test.test_find before.
-    "*test_find.FindLibraryLinux.test_find_library_with_gcc":
-        "ctypes.util finds libraries with gcc, and the container has no compiler",
-    "*test_find.FindLibraryLinux.test_find_library_with_ld":
-        "ctypes.util finds libraries with ld, and the container has no linker",
-    "test.test_socket.GeneralModuleTests.testGetServBy":
-        "the container has no /etc/services (Debian's netbase), so no service names resolve",
-    "test.test_socket.GeneralModuleTests.testGetaddrinfo":
-        "getaddrinfo(host, 'http') needs /etc/services, which the container does not have",
-    "test.test_pickle.*.test_unpickle_module_race":
+    "*test_find.FindLibraryLinux.test_find_library_with_gcc": (
+        "ctypes.util finds libraries with gcc, and the container has no compiler"
+    ),
+    "*test_find.FindLibraryLinux.test_find_library_with_ld": (
+        "ctypes.util finds libraries with ld, and the container has no linker"
+    ),
+    "test.test_socket.GeneralModuleTests.testGetServBy": (
+        "the container has no /etc/services (Debian's netbase), so no service names resolve"
+    ),
+    "test.test_socket.GeneralModuleTests.testGetaddrinfo": (
+        "getaddrinfo(host, 'http') needs /etc/services, which the container does not have"
+    ),
+    "test.test_pickle.*.test_unpickle_module_race": (
         "its cleanup (import_helper.forget) unlinks <module>.pyc in every sys.path directory, "
-        "which fails with EROFS on the install tree, mounted read-only in the container",
+        "which fails with EROFS on the install tree, mounted read-only in the container"
+    ),
 }
 
 # Test ids that fail only because the container runs under qemu-user (the aarch64 archives on an
 # x86_64 host), where system calls and /proc are emulated; they pass on the target hardware.
 EXCLUDED_UNDER_QEMU_USER = {
-    "test.test_socket.Recvmsg*SCMRightsStreamTest.testCmsgTrunc*":
-        "qemu-user's recvmsg() does not truncate SCM_RIGHTS control data as the kernel does",
-    "test.test_os.ForkTests.test_fork_warns_when_non_python_thread_exists":
+    "test.test_socket.Recvmsg*SCMRightsStreamTest.testCmsgTrunc*": (
+        "qemu-user's recvmsg() does not truncate SCM_RIGHTS control data as the kernel does"
+    ),
+    "test.test_os.ForkTests.test_fork_warns_when_non_python_thread_exists": (
         "os.fork() counts threads in /proc/self/stat, whose thread count qemu-user does not "
-        "report",
-    "test.test_subprocess.POSIXProcessTestCase.test_restore_signals":
+        "report"
+    ),
+    "test.test_subprocess.POSIXProcessTestCase.test_restore_signals": (
         "it reads the ignored signals from /proc/<pid>/status, which qemu-user does not report "
-        "for the guest",
+        "for the guest"
+    ),
 }
 # Tests of older versions that expect of OpenSSL what 3.5 no longer does: {id: (the first version
 # whose test passes here, why)}.
@@ -131,18 +158,27 @@ def main() -> int:
             print(f"excluded: {test_id}: {reason}")
         junit_xml = os.path.join(scratch, "junit.xml")
         command = [
-            sys.executable, "-m", "test", f"-j{os.cpu_count() or 1}",
+            sys.executable,
+            "-m",
+            "test",
+            f"-j{os.cpu_count() or 1}",
             f"--timeout={QEMU_USER_TIMEOUT_SECONDS if qemu_user else TIMEOUT_SECONDS}",
-            *(QEMU_USER_OPTIONS if qemu_user else []), "--ignorefile", ignore_file,
-            "--junit-xml", junit_xml, *tests,
+            *(QEMU_USER_OPTIONS if qemu_user else []),
+            "--ignorefile",
+            ignore_file,
+            "--junit-xml",
+            junit_xml,
+            *tests,
         ]
         print("$ " + " ".join(command), flush=True)
         status = subprocess.run(command, cwd=scratch).returncode
         if os.path.exists(junit_xml):
             report(junit_xml)
     mode = "FIPS mode" if fips else "default mode"
-    print(f"{'PASS' if status == 0 else 'FAIL'}: CPython's regression tests, {mode} "
-          f"(regrtest exited {status})")
+    print(
+        f"{'PASS' if status == 0 else 'FAIL'}: CPython's regression tests, {mode} "
+        f"(regrtest exited {status})"
+    )
     return status
 
 
