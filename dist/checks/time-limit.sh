@@ -56,7 +56,8 @@ run_limited() {
         # shellcheck disable=SC2016 # expanded by that shell, from its arguments
         setsid bash -c 'sleep "$1" || exit 0
             touch "$2"
-            echo "TIMED OUT: still running after $1 s: $3; the processes:"
+            echo "TIMED OUT: still running after $1 s: $3"
+            echo "the processes, when it was killed:"
             list_processes
             kill_tree "$4"' watchdog "$limit" "$timed_out" "$*" "$pid" &
         watchdog=$!

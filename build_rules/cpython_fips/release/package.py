@@ -4,8 +4,9 @@ each archive in a clean container. Nothing is written unless every step passes."
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
-from typing import Tuple
+from typing import List, Tuple
 
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.addresses import Address
@@ -13,6 +14,7 @@ from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
     Digest,
+    DigestContents,
     DigestSubset,
     FileContent,
     MergeDigests,
@@ -51,8 +53,24 @@ BUILD_INFO, COMPONENTS = "build-info.json", "components.json"
 OUT, UNPACKED = "out", "unpacked"
 
 
+# What dist/checks/time-limit.sh prints when a check ran out of time (then tried again, under
+# emulation, where a hang may be the emulator's).
+TIMED_OUT_PREFIX = b"TIMED OUT: "
+
+logger = logging.getLogger(__name__)
+
+
 class DistributionError(Exception):
     pass
+
+
+def timed_out_checks(log: bytes) -> List[str]:
+    """The lines of a runtime-check log that say a check ran out of time."""
+    return [
+        line.decode(errors="replace")
+        for line in log.splitlines()
+        if line.startswith(TIMED_OUT_PREFIX)
+    ]
 
 
 @dataclass(frozen=True)
@@ -233,7 +251,7 @@ async def check_archives(request: RuntimeCheckRequest) -> RuntimeChecksPassed:
     """Each archive, as unpacked from its bytes, must work at a new path in a clean container,
     with the OpenSSL of the pin and the modules of the list."""
     inputs = [request.archives.unpacked, request.script.digest, request.build.extension_modules]
-    await Get(
+    checked = await Get(
         ContainerStepResult,
         ContainerStep(
             toolchain=request.toolchain,
@@ -250,6 +268,14 @@ async def check_archives(request: RuntimeCheckRequest) -> RuntimeChecksPassed:
             ),
         ),
     )
+    # A check that passed only when tried again is not silent: the flakiness is seen.
+    log = await Get(DigestContents, Digest, checked.log_digest)
+    timed_out = [line for file in log for line in timed_out_checks(file.content)]
+    if timed_out:
+        logger.warning(
+            f"The runtime checks of {request.address} passed, but only after running again "
+            f"{len(timed_out)} check(s) that ran out of time: {'; '.join(timed_out)}"
+        )
     return RuntimeChecksPassed()
 
 
