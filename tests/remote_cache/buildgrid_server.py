@@ -127,10 +127,19 @@ class BuildGridServer:
 
     def stop(self) -> None:
         """Stops BuildGrid, then redis (which flushes its append-only file as it exits)."""
-        for name in ("buildgrid", "redis"):
+        for name, marker in (
+            ("buildgrid", str(self.state_dir / "buildgrid.yml")),
+            ("redis", f"127.0.0.1:{self.redis_port}"),
+        ):
             pid_file = self.state_dir / f"{name}.pid"
             if pid_file.exists():
-                stop_process(int(pid_file.read_text()))
+                pid = int(pid_file.read_text())
+                # A pid file outlives its process when a run is killed, and the state directory
+                # outlives the machine's boot (CI keeps it): its number may now be another
+                # process's, such as the Docker daemon's, which a new boot starts with the same
+                # low pid. Only the process with our own arguments is ours to stop.
+                if marker in process_command_line(pid):
+                    stop_process(pid)
                 pid_file.unlink(missing_ok=True)
 
     def bearer_token(self) -> str:
@@ -156,6 +165,16 @@ class BuildGridServer:
     def _accepts_connections(self) -> bool:
         with socket.socket() as probe:
             return probe.connect_ex(("127.0.0.1", self.port)) == 0
+
+
+def process_command_line(pid: int) -> str:
+    """The arguments of process `pid`, space-separated; empty if there is no such process."""
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 def stop_process(pid: int, grace_seconds: float = 20) -> None:

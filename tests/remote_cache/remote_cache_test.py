@@ -24,6 +24,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
@@ -314,3 +316,27 @@ def test_unreachable_server_builds_locally_and_warns_once(tmp_path: Path) -> Non
     nothing_listens = f"grpc://127.0.0.1:{free_port()}"
     run = package(SMALL_WORKLOAD, tmp_path, nothing_listens, headers={})
     assert_warned_once_and_built_locally(run, "Connection refused")
+
+
+def test_stop_leaves_alone_a_process_that_took_a_stale_pid(tmp_path: Path) -> None:
+    """A state directory kept from a killed run (or an earlier boot) has pid files whose numbers
+    may now be other processes': `stop` signals only the process started with the state
+    directory's own arguments."""
+    state_dir = tmp_path / "buildgrid"
+    state_dir.mkdir()
+    (state_dir / "redis.port").write_text(str(free_port()))
+    stranger = subprocess.Popen(["sleep", "300"])
+    # Positive control: a process with the server's arguments is stopped.
+    server_like = subprocess.Popen(
+        ["python3", "-c", "import time; time.sleep(300)", str(state_dir / "buildgrid.yml")]
+    )
+    try:
+        (state_dir / "redis.pid").write_text(str(stranger.pid))
+        (state_dir / "buildgrid.pid").write_text(str(server_like.pid))
+        BuildGridServer(BUILDGRID_PEX, state_dir, free_port()).stop()
+        assert server_like.wait(timeout=30) == -signal.SIGTERM
+        assert stranger.poll() is None
+        assert not list(state_dir.glob("*.pid"))
+    finally:
+        stranger.kill()
+        server_like.kill()
