@@ -3,8 +3,9 @@
 # without development packages: imports, OpenSSL, relocation, venv and pip (check_install.py),
 # then again in FIPS mode with the shipped configuration; and CPython's own regression tests from
 # the full archive (the one that ships them), in both modes (regression_tests.py). Any failed
-# check fails the step. Every check runs with a time limit: one that hangs fails, saying which
-# processes were left and where they waited.
+# check fails the step. Every check runs with a time limit: one still running past it is killed
+# with every process it started, after the container's processes are listed with where they wait,
+# and fails the step (under emulation it runs once more first, see below).
 set -euo pipefail
 : "${EXPECTED_OPENSSL_VERSION:?EXPECTED_OPENSSL_VERSION must be set, e.g. 3.5.7}"
 : "${EXTENSION_MODULES:?EXTENSION_MODULES must name the list of required extension modules}"
