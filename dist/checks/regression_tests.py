@@ -114,11 +114,18 @@ EXCLUDED_BEFORE = {
 TIMEOUT_SECONDS = 900
 # Under qemu-user a test process can deadlock in the emulator itself (runtime-checks.sh, which
 # also limits this whole run to 15 minutes there). Then a test file that fails or times out runs
-# once more on its own (regrtest's -w; the report says so), and the timeout is shorter, so that a
-# hung worker is killed (regrtest kills it at 1.5 times the timeout) and its file run again within
-# that limit: test_ssl, among the slowest files, takes 20-30 s alone under emulation here.
+# once more on its own (regrtest's -w; the report says so), and the per-test timeout is shorter,
+# so that a hung test ends the run (regrtest exits) well within that limit, to be tried again:
+# test_ssl, among the slowest files, takes 20-30 s alone under emulation here.
 QEMU_USER_TIMEOUT_SECONDS = 300
 QEMU_USER_OPTIONS = ["-w"]
+# Natively, the test files run in parallel worker processes. Under qemu-user they run one after
+# the other in regrtest's own process: a worker is started from a thread of the main process, and
+# a child forked from a multi-threaded emulated process can deadlock in the emulator before it
+# executes anything (seen in CI's aarch64 checks, twice in a row: the child kept its parent's
+# command line, waiting on a futex, and regrtest's per-test timeout, which runs in the worker,
+# never started).
+NATIVE_OPTIONS = [f"-j{os.cpu_count() or 1}"]
 
 
 def report(junit_xml: str) -> None:
@@ -166,9 +173,8 @@ def main() -> int:
             sys.executable,
             "-m",
             "test",
-            f"-j{os.cpu_count() or 1}",
             f"--timeout={QEMU_USER_TIMEOUT_SECONDS if qemu_user else TIMEOUT_SECONDS}",
-            *(QEMU_USER_OPTIONS if qemu_user else []),
+            *(QEMU_USER_OPTIONS if qemu_user else NATIVE_OPTIONS),
             "--ignorefile",
             ignore_file,
             "--junit-xml",
