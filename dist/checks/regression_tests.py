@@ -113,9 +113,9 @@ EXCLUDED_BEFORE = {
 # A test that hangs is a failure, not a stuck build step.
 TIMEOUT_SECONDS = 900
 # Under qemu-user a test process can deadlock in the emulator itself (runtime-checks.sh, which
-# also limits this whole run to 15 minutes there). Then a test file that fails or times out runs
-# once more on its own (regrtest's -w; the report says so), and the per-test timeout is shorter,
-# so that a hung test ends the run (regrtest exits) well within that limit, to be tried again:
+# also limits this whole run to 15 minutes there). Then a test file that fails runs once more on
+# its own (regrtest's -w; the report says so), and the per-test timeout is shorter, so that a hung
+# test ends the whole run (regrtest exits) well within that limit, which then tries it again:
 # test_ssl, among the slowest files, takes 20-30 s alone under emulation here.
 QEMU_USER_TIMEOUT_SECONDS = 300
 QEMU_USER_OPTIONS = ["-w"]

@@ -127,20 +127,26 @@ class BuildGridServer:
 
     def stop(self) -> None:
         """Stops BuildGrid, then redis (which flushes its append-only file as it exits)."""
-        for name, marker in (
-            ("buildgrid", str(self.state_dir / "buildgrid.yml")),
-            ("redis", f"127.0.0.1:{self.redis_port}"),
-        ):
+        for name in ("buildgrid", "redis"):
             pid_file = self.state_dir / f"{name}.pid"
             if pid_file.exists():
                 pid = int(pid_file.read_text())
-                # A pid file outlives its process when a run is killed, and the state directory
-                # outlives the machine's boot (CI keeps it): its number may now be another
-                # process's, such as the Docker daemon's, which a new boot starts with the same
-                # low pid. Only the process with our own arguments is ours to stop.
-                if marker in process_command_line(pid):
+                if self._is_own(name, pid):
                     stop_process(pid)
                 pid_file.unlink(missing_ok=True)
+
+    def _is_own(self, name: str, pid: int) -> bool:
+        """Whether process `pid` is this state directory's `name` (buildgrid or redis). A pid file
+        outlives its process when a run is killed, and the state directory outlives the machine's
+        boot (CI keeps it): its number may now be another process's, such as the Docker daemon's,
+        which a new boot starts with the same low pid. Only the process with our own arguments
+        is ours to stop."""
+        marker = (
+            str(self.state_dir / "buildgrid.yml")
+            if name == "buildgrid"
+            else f"127.0.0.1:{self.redis_port}"
+        )
+        return marker in process_command_line(pid)
 
     def bearer_token(self) -> str:
         """A JWT the server accepts (it requires an expiry), signed with BuildGrid's own JWT
