@@ -20,7 +20,7 @@ emulation=(${RUNTIME_EMULATION:+"--emulation=$RUNTIME_EMULATION"})
 
 # Time limits in seconds, for one run of check_install.py and of regression_tests.py: several times
 # what each takes on our 2-core machines (the aarch64 archives' whole step, six runs of the first
-# and two of the second, takes under 7 minutes). Under qemu-user a process can deadlock in the
+# and two of the second, takes about 7 minutes). Under qemu-user a process can deadlock in the
 # emulator itself: the aarch64 checks hung twice (once for over an hour, in CI), with every thread
 # of the process in a futex wait and no test's own timeout firing. There, a check that runs out of
 # time runs once more, after its processes are listed (time-limit.sh).

@@ -7,46 +7,53 @@ are set as the README says): those of FIPS_MODE. Tests that cannot work in the r
 container are excluded by id, each with its reason (EXCLUDED, and under qemu-user
 EXCLUDED_UNDER_QEMU_USER); tests that need a resource the
 container does not have (network, a terminal...) are skipped by the test suite itself, and every
-skip is reported with its reason. Under qemu-user, a test file that fails or hangs runs once more
-(QEMU_USER_OPTIONS). Exits with the test runner's status: non-zero if a test failed, or if no
-test ran.
+skip is reported with its reason. Each test file runs in a regrtest process of its own, as many at
+a time as there are CPUs (JOBS). Under qemu-user, a test file that fails or hangs runs once more
+(QEMU_USER_OPTIONS). Exits non-zero if regrtest did for any test file: a test failed, or no test
+of the file ran.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ElementTree
+from typing import IO, Dict, List
 
+# The slowest first, so that the last files to start are short ones (under qemu-user here, one
+# file at a time per CPU: test_subprocess 113 s, test_socket 62 s, test_pickle, test_os, test_capi
+# and test_ssl about 30 s each, most of the others under 15 s).
 DEFAULT_MODE = [
+    "test_subprocess",
+    "test_socket",
+    "test_venv",
+    "test_embed",
+    "test_pickle",
+    "test_os",
+    "test_capi",
+    "test_ssl",
+    "test_ctypes",
+    "test_json",
+    "test_decimal",
     "test_hashlib",
     "test_hmac",
-    "test_ssl",
-    "test_venv",
     "test_sysconfig",
-    "test_embed",
-    "test_capi",
-    "test_ctypes",
+    "test_site",
     "test_sqlite3",
     "test_zlib",
     "test_lzma",
     "test_bz2",
-    "test_decimal",
     "test_uuid",
     "test_zoneinfo",
     "test_readline",
-    "test_site",
     "test_getpath",
-    "test_subprocess",
-    "test_os",
-    "test_socket",
-    "test_json",
-    "test_pickle",
 ]
-FIPS_MODE = ["test_hashlib", "test_hmac", "test_ssl"]
+FIPS_MODE = ["test_ssl", "test_hashlib", "test_hmac"]
 # Tests named otherwise before a version: {name: (first version with that name, older name)}.
 RENAMED = {"test_sqlite3": ((3, 11), "test_sqlite")}
 # Tests that older versions do not have: {name: first version}.
@@ -115,33 +122,75 @@ TIMEOUT_SECONDS = 900
 # Under qemu-user a test process can deadlock in the emulator itself (runtime-checks.sh, which
 # also limits this whole run to 15 minutes there). Then a test file that fails runs once more on
 # its own (regrtest's -w; the report says so), and the per-test timeout is shorter, so that a hung
-# test ends the whole run (regrtest exits) well within that limit, which then tries it again:
-# test_ssl, among the slowest files, takes 20-30 s alone under emulation here.
+# test ends its file's run (regrtest exits) well within that limit, which then tries the whole run
+# again: test_ssl, among the slowest files, takes 20-30 s alone under emulation here.
 QEMU_USER_TIMEOUT_SECONDS = 300
 QEMU_USER_OPTIONS = ["-w"]
-# Natively, the test files run in parallel worker processes. Under qemu-user they run one after
-# the other in regrtest's own process: a worker is started from a thread of the main process, and
-# a child forked from a multi-threaded emulated process can deadlock in the emulator before it
-# executes anything (seen in CI's aarch64 checks, twice in a row: the child kept its parent's
-# command line, waiting on a futex, and regrtest's per-test timeout, which runs in the worker,
-# never started).
-NATIVE_OPTIONS = [f"-j{os.cpu_count() or 1}"]
+# Each test file runs in a regrtest process of its own, as many at a time as there are CPUs,
+# started by this script rather than by regrtest's -j: regrtest starts its workers from threads of
+# its main process, and under qemu-user a child forked from a multi-threaded emulated process can
+# deadlock in the emulator before it executes anything (seen in CI's aarch64 checks, twice in a
+# row: the child kept its parent's command line, waiting on a futex, and regrtest's per-test
+# timeout, which runs in the worker, never started). This script has no threads.
+JOBS = os.cpu_count() or 1
+# How often the script looks for test processes that have ended.
+POLL_SECONDS = 0.5
 
 
-def report(junit_xml: str) -> None:
+def report(junit_xmls: List[str]) -> None:
     """The failed test cases with their messages, and how many were skipped, by reason, from
-    regrtest's JUnit report."""
+    regrtest's JUnit reports."""
     reasons: collections.Counter = collections.Counter()
-    for case in ElementTree.parse(junit_xml).iter("testcase"):
-        for outcome in case:
-            message = (outcome.get("message") or outcome.text or "").strip()
-            if outcome.tag in ("failure", "error"):
-                print(f"{outcome.tag}: {case.get('name')}: {message[-2000:]}")
-            elif outcome.tag == "skipped":
-                reasons[message or "no reason given"] += 1
+    for junit_xml in junit_xmls:
+        for case in ElementTree.parse(junit_xml).iter("testcase"):
+            for outcome in case:
+                message = (outcome.get("message") or outcome.text or "").strip()
+                if outcome.tag in ("failure", "error"):
+                    print(f"{outcome.tag}: {case.get('name')}: {message[-2000:]}")
+                elif outcome.tag == "skipped":
+                    reasons[message or "no reason given"] += 1
     print(f"skipped test cases: {sum(reasons.values())}")
     for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
         print(f"  {count:5d}  {reason}")
+
+
+@dataclasses.dataclass
+class TestFileRun:
+    """One test file's regrtest process, its output going to a file in the scratch directory."""
+
+    test: str
+    process: subprocess.Popen
+    output: IO[str]
+    started: float
+
+
+def run_test_files(regrtest: List[str], tests: List[str], scratch: str) -> Dict[str, int]:
+    """Runs each test file with `regrtest` (its command line, but for the output options and the
+    test's name), JOBS at a time; prints each file's output once it has ended. Returns each
+    file's exit status."""
+    pending = list(tests)
+    running: List[TestFileRun] = []
+    statuses: Dict[str, int] = {}
+    while pending or running:
+        while pending and len(running) < JOBS:
+            test = pending.pop(0)
+            command = [*regrtest, "--junit-xml", os.path.join(scratch, f"{test}.xml"), test]
+            print("$ " + " ".join(command), flush=True)
+            output = open(os.path.join(scratch, f"{test}.log"), "w+")
+            process = subprocess.Popen(
+                command, cwd=scratch, stdout=output, stderr=subprocess.STDOUT
+            )
+            running.append(TestFileRun(test, process, output, time.monotonic()))
+        time.sleep(POLL_SECONDS)
+        for run in [run for run in running if run.process.poll() is not None]:
+            running.remove(run)
+            statuses[run.test] = run.process.returncode
+            seconds = time.monotonic() - run.started
+            run.output.seek(0)
+            print(f"--- {run.test}: regrtest exited {run.process.returncode} after {seconds:.0f} s")
+            print(run.output.read(), flush=True)
+            run.output.close()
+    return statuses
 
 
 def main() -> int:
@@ -168,29 +217,25 @@ def main() -> int:
             ignored.writelines(f"{test_id}\n" for test_id in excluded)
         for test_id, reason in excluded.items():
             print(f"excluded: {test_id}: {reason}")
-        junit_xml = os.path.join(scratch, "junit.xml")
-        command = [
+        regrtest = [
             sys.executable,
             "-m",
             "test",
             f"--timeout={QEMU_USER_TIMEOUT_SECONDS if qemu_user else TIMEOUT_SECONDS}",
-            *(QEMU_USER_OPTIONS if qemu_user else NATIVE_OPTIONS),
+            *(QEMU_USER_OPTIONS if qemu_user else []),
             "--ignorefile",
             ignore_file,
-            "--junit-xml",
-            junit_xml,
-            *tests,
         ]
-        print("$ " + " ".join(command), flush=True)
-        status = subprocess.run(command, cwd=scratch).returncode
-        if os.path.exists(junit_xml):
-            report(junit_xml)
+        statuses = run_test_files(regrtest, tests, scratch)
+        junit_xmls = [os.path.join(scratch, f"{test}.xml") for test in tests]
+        report([junit_xml for junit_xml in junit_xmls if os.path.exists(junit_xml)])
+    failed = {test: status for test, status in statuses.items() if status != 0}
     mode = "FIPS mode" if fips else "default mode"
     print(
-        f"{'PASS' if status == 0 else 'FAIL'}: CPython's regression tests, {mode} "
-        f"(regrtest exited {status})"
+        f"{'FAIL' if failed else 'PASS'}: CPython's regression tests, {mode} "
+        f"({len(tests)} test files; regrtest exited non-zero for {failed or 'none'})"
     )
-    return status
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
