@@ -154,6 +154,11 @@ def report(junit_xmls: List[str]) -> None:
         print(f"  {count:5d}  {reason}")
 
 
+def junit_path(scratch: str, test: str) -> str:
+    """Where regrtest writes the JUnit report of one test file's run."""
+    return os.path.join(scratch, f"{test}.xml")
+
+
 @dataclasses.dataclass
 class TestFileRun:
     """One test file's regrtest process, its output going to a file in the scratch directory."""
@@ -174,7 +179,7 @@ def run_test_files(regrtest: List[str], tests: List[str], scratch: str) -> Dict[
     while pending or running:
         while pending and len(running) < JOBS:
             test = pending.pop(0)
-            command = [*regrtest, "--junit-xml", os.path.join(scratch, f"{test}.xml"), test]
+            command = [*regrtest, "--junit-xml", junit_path(scratch, test), test]
             print("$ " + " ".join(command), flush=True)
             output = open(os.path.join(scratch, f"{test}.log"), "w+")
             process = subprocess.Popen(
@@ -227,7 +232,7 @@ def main() -> int:
             ignore_file,
         ]
         statuses = run_test_files(regrtest, tests, scratch)
-        junit_xmls = [os.path.join(scratch, f"{test}.xml") for test in tests]
+        junit_xmls = [junit_path(scratch, test) for test in tests]
         report([junit_xml for junit_xml in junit_xmls if os.path.exists(junit_xml)])
     failed = {test: status for test, status in statuses.items() if status != 0}
     mode = "FIPS mode" if fips else "default mode"
