@@ -31,6 +31,7 @@ REPO_FILES = (
     "build_rules/cpython_fips/digests.py",
     "sources/toolchain/BUILD",
     "sources/toolchain/linux-x86_64.lock",
+    "sources/toolchain/test-runtime.lock",
 )
 PEX_VERSION = "v2.1.137"
 PEX_SHA256 = "4d9441e1672e636527ea430e8c59b0884d823dd8ce61ba3f8ecaa443a215087f"

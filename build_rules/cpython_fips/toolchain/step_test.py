@@ -31,6 +31,9 @@ from cpython_fips.toolchain.step import ContainerStep, ContainerStepResult
 from cpython_fips.toolchain_testutil import copy_repo_files, set_options
 
 TOOLCHAIN = Address("sources/toolchain", target_name="linux-x86_64")
+# The smallest toolchain (Debian's minimal base system), for the test that makes images: it makes
+# one twice.
+SMALLEST_TOOLCHAIN = Address("sources/toolchain", target_name="test-runtime")
 
 
 @pytest.fixture
@@ -62,13 +65,15 @@ def rule_runner() -> RuleRunner:
     return rule_runner
 
 
-def step(rule_runner: RuleRunner, name: str, script: str, **kwargs) -> ContainerStep:
+def step(
+    rule_runner: RuleRunner, name: str, script: str, toolchain: Address = TOOLCHAIN, **kwargs
+) -> ContainerStep:
     digest = rule_runner.request(
         Digest,
         [CreateDigest([FileContent("step.sh", script.encode()), FileContent("data/x", b"x")])],
     )
     return ContainerStep(
-        toolchain=TOOLCHAIN,
+        toolchain=toolchain,
         name=name,
         description=f"Test step {name}",
         script="step.sh",
@@ -149,9 +154,13 @@ def image_present(tag: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
 
 
+def keyed_step(rule_runner: RuleRunner) -> ContainerStep:
+    return step(rule_runner, "keyed", WRITE_RUN_ID, toolchain=SMALLEST_TOOLCHAIN)
+
+
 def test_cache_key_follows_the_lock_not_the_image(rule_runner: RuleRunner) -> None:
-    image = rule_runner.request(ToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
-    first = run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID))
+    image = rule_runner.request(ToolchainImage, [ToolchainImageRequest(SMALLEST_TOOLCHAIN)])
+    first = run(rule_runner, keyed_step(rule_runner))
 
     # Change the lock: a new image tag; the step runs again, in an image that the step rule made
     # from the new lock when the runner reported it missing.
@@ -162,11 +171,11 @@ def test_cache_key_follows_the_lock_not_the_image(rule_runner: RuleRunner) -> No
     changed_lock = lock.read_text() + f"# a changed lock, test run {uuid.uuid4()}\n"
     rule_runner.write_files({image.lock_path: changed_lock})
     set_options(rule_runner)
-    changed = rule_runner.request(ToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
+    changed = rule_runner.request(ToolchainImage, [ToolchainImageRequest(SMALLEST_TOOLCHAIN)])
     assert changed.tag != image.tag
     subprocess.run(["docker", "rmi", changed.tag], capture_output=True)
     try:
-        second = run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID))
+        second = run(rule_runner, keyed_step(rule_runner))
         assert second != first
         assert image_present(changed.tag)
 
@@ -174,15 +183,15 @@ def test_cache_key_follows_the_lock_not_the_image(rule_runner: RuleRunner) -> No
         old_id = image_id(changed.tag)
         subprocess.run(["docker", "rmi", changed.tag], check=True, capture_output=True)
         set_options(rule_runner)
-        assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) == second
+        assert run(rule_runner, keyed_step(rule_runner)) == second
         assert not image_present(changed.tag)
 
         # The same lock made again: another image ID, the same cache key.
         set_options(rule_runner)
-        made = rule_runner.request(MadeToolchainImage, [ToolchainImageRequest(TOOLCHAIN)])
+        made = rule_runner.request(MadeToolchainImage, [ToolchainImageRequest(SMALLEST_TOOLCHAIN)])
         assert made.tag == changed.tag and image_id(changed.tag) != old_id
         set_options(rule_runner)
-        assert run(rule_runner, step(rule_runner, "keyed", WRITE_RUN_ID)) == second
+        assert run(rule_runner, keyed_step(rule_runner)) == second
     finally:
         subprocess.run(["docker", "rmi", changed.tag], capture_output=True)
 
