@@ -63,6 +63,9 @@ class Platform:
     runtime_emulation: str = ""
     # Why CPython is not built for this platform yet: its //dist targets fail at once saying so.
     cpython_unavailable: str = ""
+    # The oldest glibc the platform's binaries are to run on: the version of its
+    # `glibc_sysroot` (sources/glibc-sysroot); "" where it has no glibc.
+    glibc_floor: str = ""
 
     @property
     def builds_cpython(self) -> bool:
@@ -88,6 +91,12 @@ class Platform:
             # One per line (build.sh reads them with mapfile).
             "CPYTHON_CROSS_CONFIGURE_CACHE": "\n".join(self.cross_configure_cache),
         }
+
+    def sysroot_env(self) -> Dict[str, str]:
+        """The cross settings of sources/glibc-sysroot/build.sh."""
+        if not self.cross_compile:
+            return {}
+        return {**self.library_env(), "SYSROOT_EMULATOR": self.emulator}
 
     def build_python(self, version: "CPythonVersion") -> Optional[str]:
         """The `cpython` target a cross build of `version` runs as its build machine's
@@ -160,6 +169,7 @@ PLATFORMS: Tuple[Platform, ...] = (
         toolchain="sources/toolchain:linux-x86_64",
         gnu_host="x86_64-linux-gnu",
         openssl_target="linux-x86_64",
+        glibc_floor="2.17",
     ),
     Platform(
         name="linux-aarch64",
@@ -194,6 +204,8 @@ PLATFORMS: Tuple[Platform, ...] = (
         ),
         runtime_toolchain="sources/toolchain:test-runtime-arm64",
         runtime_emulation="qemu-user",
+        # glibc's first release for aarch64.
+        glibc_floor="2.17",
     ),
     Platform(
         name="macos-arm64",
@@ -283,6 +295,10 @@ class BuildMatrix:
                 return platform
         known = ", ".join(p.name for p in self.platforms)
         raise ValueError(f"unknown platform {name!r}; the platforms are {known}")
+
+    def glibc_platforms(self) -> Tuple[Platform, ...]:
+        """The container platforms with a glibc floor, each with its `glibc_sysroot`."""
+        return tuple(p for p in self.container_platforms() if p.glibc_floor)
 
     def container_platforms(self) -> Tuple[Platform, ...]:
         """The platforms built in toolchain containers (OpenSSL and the libraries build there)."""

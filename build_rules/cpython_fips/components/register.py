@@ -1,9 +1,9 @@
 """Components built in toolchain containers, one cached step each: OpenSSL with its FIPS
-provider, the third-party static libraries and CPython."""
+provider, the third-party static libraries, glibc sysroots and CPython."""
 
 from pants.build_graph.build_file_aliases import BuildFileAliases
 
-from cpython_fips.components import build, cpython, libraries, openssl, subsystems
+from cpython_fips.components import build, cpython, libraries, openssl, subsystems, sysroot
 from cpython_fips.components.target_types import target_types as _target_types
 from cpython_fips.matrix import BUILD_MATRIX
 
@@ -23,5 +23,6 @@ def rules():
         *openssl.rules(),
         *libraries.rules(),
         *cpython.rules(),
+        *sysroot.rules(),
         *subsystems.rules(),
     ]

@@ -1,5 +1,5 @@
 """Target types of the components built in toolchain containers: OpenSSL, the third-party
-static libraries, CPython.
+static libraries, glibc sysroots, CPython.
 
 Each component is one cached build step: a shell script beside its BUILD file, the pinned
 archives it builds from, the install trees of the components it builds against, and a toolchain
@@ -157,6 +157,43 @@ class StaticLibraryTarget(Target):
     )
 
 
+class GlibcSysrootSourceField(ComponentSourceField):
+    help = help_text(
+        """
+        The `source_archive` of the `ziglang` wheel whose glibc headers and link stubs make the
+        sysroot (`zig cc` generates stubs of any glibc version from its ABI lists).
+        """
+    )
+
+
+class GlibcSysrootVersionField(StringField):
+    alias = "glibc_version"
+    required = True
+    value: str
+    help = help_text(
+        """
+        The glibc version the sysroot links against, e.g. `2.17`: the newest symbol version a
+        binary linked against it can need, so the oldest glibc it runs on.
+        """
+    )
+
+
+class GlibcSysrootTarget(Target):
+    alias = "glibc_sysroot"
+    core_fields = (*COMPONENT_FIELDS, GlibcSysrootSourceField, GlibcSysrootVersionField)
+    help = help_text(
+        """
+        A sysroot to compile and link against an older glibc than the toolchain's own, for one
+        platform, made in a toolchain container: one cached step. Its tree holds `usr/include/`
+        (glibc's and Linux's headers, with the functions of later glibc versions left out) and
+        `usr/lib/<triple>/`: stub shared libraries that export exactly the symbols of that glibc
+        version, with their versions, the start files and `libc_nonshared.a`. Nothing of it is
+        shipped: the binaries load the glibc of the machine they run on. `./pants package`
+        writes the tree to the dist dir.
+        """
+    )
+
+
 class CPythonSourceField(ComponentSourceField):
     help = help_text(
         """
@@ -264,4 +301,4 @@ CPythonBuildPythonField.expected_field = CPythonFlavourField
 
 
 def target_types() -> list[Any]:
-    return [OpenSSLTarget, StaticLibraryTarget, CPythonTarget]
+    return [OpenSSLTarget, StaticLibraryTarget, GlibcSysrootTarget, CPythonTarget]
