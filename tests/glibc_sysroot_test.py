@@ -52,7 +52,8 @@ if "${TOOLS}gcc" --sysroot=/sysroot -Werror=implicit-function-declaration -o get
     getrandom.c 2>getrandom.err; then
     echo "getrandom: built"
 else
-    echo "getrandom: not built: $(grep -c 'implicit declaration of function .getrandom' getrandom.err)"
+    echo "getrandom: not built: $(grep -c 'implicit declaration of function .getrandom' \
+        getrandom.err)"
 fi
 printf '%s' "$USES_CLOCK_GETTIME" >clock.c
 "${TOOLS}gcc" --sysroot=/sysroot -static-libgcc -o clock clock.c
@@ -73,9 +74,10 @@ def test_sysroot_stops_at_the_glibc_floor(platform: str) -> None:
     tree = REPO / f"artifacts/sysroots/glibc-{FLOOR}-{platform}"
     triple, tools, emulator = PLATFORMS[platform]
     assert (tree / "usr/include/stdio.h").is_file()
-    assert f"#define __GLIBC_MINOR__ {FLOOR.split('.')[1]}" in (
-        tree / "usr/include/features.h"
-    ).read_text()
+    assert (
+        f"#define __GLIBC_MINOR__ {FLOOR.split('.')[1]}"
+        in (tree / "usr/include/features.h").read_text()
+    )
 
     examined = run_container(
         ensure_image(platform),
@@ -94,10 +96,14 @@ def test_sysroot_stops_at_the_glibc_floor(platform: str) -> None:
     assert examined.returncode == 0, report
 
     defined = {
-        line.split()[1]: line.split()[2:] for line in report.splitlines() if line.startswith("defines ")
+        line.split()[1]: line.split()[2:]
+        for line in report.splitlines()
+        if line.startswith("defines ")
     }
     assert {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1"} <= set(defined)
-    newest = {stub: max(versions, key=lambda v: version_key(v[6:])) for stub, versions in defined.items()}
+    newest = {
+        stub: max(versions, key=lambda v: version_key(v[6:])) for stub, versions in defined.items()
+    }
     assert all(version_key(v[6:]) <= version_key(FLOOR) for v in newest.values()), newest
     # The floor itself is there: the stubs are 2.17's, not an older glibc's.
     assert newest["libc.so.6"] == f"GLIBC_{FLOOR}", newest
@@ -109,4 +115,3 @@ def test_sysroot_stops_at_the_glibc_floor(platform: str) -> None:
     assert "getrandom: not built: 1" in report, report
     assert f"clock needs GLIBC_{FLOOR}" in report, report
     assert re.search(r"^clock prints 0$", report, re.MULTILINE), report
-
