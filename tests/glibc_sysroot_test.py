@@ -47,8 +47,13 @@ done
 echo "exports $("${TOOLS}readelf" --dyn-syms -W "$libdir/libc.so.6" | awk '{print $8}' |
     sed 's/@.*//' | sort -u | tr '\n' ' ')"
 cd /tmp
+# Only the sysroot's headers, start files and libraries: a cross GCC also searches its own target
+# directory (/usr/$TRIPLE), which holds the toolchain's newer glibc.
+sysroot=(--sysroot=/sysroot -nostdinc -isystem "$("${TOOLS}gcc" -print-file-name=include)"
+    -isystem "$("${TOOLS}gcc" -print-file-name=include-fixed)" -isystem /sysroot/usr/include
+    -B"$libdir/" -L"$libdir")
 printf '%s' "$USES_GETRANDOM" >getrandom.c
-if "${TOOLS}gcc" --sysroot=/sysroot -Werror=implicit-function-declaration -o getrandom \
+if "${TOOLS}gcc" "${sysroot[@]}" -Werror=implicit-function-declaration -o getrandom \
     getrandom.c 2>getrandom.err; then
     echo "getrandom: built"
 else
@@ -56,7 +61,7 @@ else
         getrandom.err)"
 fi
 printf '%s' "$USES_CLOCK_GETTIME" >clock.c
-"${TOOLS}gcc" --sysroot=/sysroot -static-libgcc -o clock clock.c
+"${TOOLS}gcc" "${sysroot[@]}" -static-libgcc -o clock clock.c
 echo "clock needs $("${TOOLS}objdump" -T clock | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1)"
 echo "clock prints $($EMULATOR ./clock)"
 """

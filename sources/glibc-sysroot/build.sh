@@ -179,8 +179,13 @@ int main(int argc, char **argv) {
 }
 EOF
     log "self-check: linking against the sysroot with ${TOOL_PREFIX}gcc"
-    "${TOOL_PREFIX}gcc" --sysroot="$OUT" -O2 -fPIE -pie -static-libgcc -pthread \
-        -o "$check/check" "$check/check.c" -lm
+    # Only the sysroot's headers, start files and libraries: a cross GCC also searches its own
+    # target directory (/usr/$TRIPLE), which holds the toolchain's newer glibc.
+    "${TOOL_PREFIX}gcc" --sysroot="$OUT" -nostdinc \
+        -isystem "$("${TOOL_PREFIX}gcc" -print-file-name=include)" \
+        -isystem "$("${TOOL_PREFIX}gcc" -print-file-name=include-fixed)" \
+        -isystem "$OUT/usr/include" -B"$OUT/usr/lib/$TRIPLE/" -L"$OUT/usr/lib/$TRIPLE" \
+        -O2 -fPIE -pie -static-libgcc -pthread -o "$check/check" "$check/check.c" -lm
     newest=$("${TOOL_PREFIX}objdump" -T "$check/check" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1)
     newest=${newest#GLIBC_}
     [ "$(printf '%s\n' "$newest" "$GLIBC_VERSION" | sort -V | tail -n 1)" = "$GLIBC_VERSION" ] ||
