@@ -244,13 +244,26 @@ def test_packaging_again_is_a_cache_hit_and_byte_identical() -> None:
     assert again.returncode == 0, again.stderr[-5000:]
     assert "Validate and archive" not in again.stderr
     # A validation-only option changes the packager's cache key, not the archives: it runs
-    # again and gives the same bytes; the builds come from the cache. The glibc ceiling 2.31.N
-    # allows what 2.31 allows; N differs in every run, so no earlier run's cache entry matches.
-    ceiling = f"2.31.{time.time_ns()}"
+    # again and gives the same bytes; the builds come from the cache. The glibc ceiling 2.17.N
+    # allows what 2.17 allows; N differs in every run, so no earlier run's cache entry matches.
+    ceiling = f"2.17.{time.time_ns()}"
     repackaged = pants(f"--release-glibc-max-version={ceiling}", "package", target)
     assert repackaged.returncode == 0, repackaged.stderr[-5000:]
     assert "Validate and archive" in repackaged.stderr
     assert "Starting: Build sources/cpython" not in repackaged.stderr
+    assert {kind: sha256(path) for kind, path in archives("3.13").items()} == before
+
+
+def test_the_glibc_floor_is_enforced() -> None:
+    """The archives need glibc 2.17 at most, and the packager holds them to it: the run above
+    passed at the floor; one below it is refused, naming what needs 2.17 (clock_gettime moved
+    into libc in 2.17), and writes no archive."""
+    before = {kind: sha256(path) for kind, path in archives("3.13").items()}
+    refused = pants("--release-glibc-max-version=2.16", "package", dist_target("3.13"))
+    assert refused.returncode != 0
+    assert "needs GLIBC_2.17, newer than the glibc floor 2.16" in refused.stderr, refused.stderr[
+        -5000:
+    ]
     assert {kind: sha256(path) for kind, path in archives("3.13").items()} == before
 
 

@@ -38,9 +38,9 @@ class Platform:
     gnu_host: str
     # OpenSSL's Configure target.
     openssl_target: str
-    # A cross build's tool prefix (empty for a native build) ...
-    cross_compile: str = ""
-    # ... and the command that runs the target's programs in the build container, for tests.
+    # Whether its builds are cross builds (its binaries do not run in the build container) ...
+    cross_compile: bool = False
+    # ... and the command that runs the target's programs there, for tests.
     emulator: str = ""
     # What CPython's configure would find out by running test programs, which a cross build
     # cannot: its pessimistic guesses would make a slower interpreter (no computed gotos, FNV
@@ -53,12 +53,16 @@ class Platform:
     # `--with-build-python` (built once, shared by every flavour); None for a native build.
     build_python_platform: Optional[str] = None
     # For a cross build: {system library: the `source_archive` pins of the target's Debian
-    # packages that provide it}, for the libraries CPython links from the system that the cross
-    # toolchain's sysroot lacks (Debian has no cross packages of them).
+    # packages that provide it}, for the system libraries CPython links that the emulator's
+    # target directory lacks (the interpreter the build runs loads them).
     cross_sysroot_packages: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
-    # The `toolchain` target whose containers run the archives' runtime checks: a bare Debian of
-    # the target's architecture (under qemu-user through binfmt_misc where it is not the host's).
-    runtime_toolchain: str = "sources/toolchain:test-runtime"
+    # The `toolchain` targets whose containers run the archives' runtime checks, each in turn:
+    # bare Debians of the target's architecture (under qemu-user through binfmt_misc where it is
+    # not the host's). On x86_64, bookworm and the oldest Debian served, bullseye.
+    runtime_toolchains: Tuple[str, ...] = (
+        "sources/toolchain:test-runtime",
+        "sources/toolchain:test-runtime-bullseye",
+    )
     # How those containers run on our x86_64 hosts when the target is another architecture.
     runtime_emulation: str = ""
     # Why CPython is not built for this platform yet: its //dist targets fail at once saying so.
@@ -71,20 +75,30 @@ class Platform:
     def builds_cpython(self) -> bool:
         return not self.cpython_unavailable
 
+    @property
+    def sysroot(self) -> str:
+        """The `glibc_sysroot` target its components compile and link against."""
+        return f"sources/glibc-sysroot:glibc-{self.glibc_floor}-{self.name}"
+
+    def compiler_env(self) -> Dict[str, str]:
+        """The target of every component's build script: it compiles with the sysroot's
+        `bin/<TARGET_TRIPLE>-clang` and LLVM's tools by that prefix."""
+        return {"TARGET_TRIPLE": self.gnu_host}
+
     def library_env(self) -> Dict[str, str]:
         """The environment of the static libraries' build scripts (sources/libraries/common.sh)."""
-        return {"HOST_TRIPLE": self.gnu_host} if self.cross_compile else {}
+        cross = {"HOST_TRIPLE": self.gnu_host} if self.cross_compile else {}
+        return {**self.compiler_env(), **cross}
 
     def openssl_env(self) -> Dict[str, str]:
-        """The cross settings of sources/openssl/build.sh (its target comes from a field)."""
-        if not self.cross_compile:
-            return {}
-        return {"CROSS_COMPILE": self.cross_compile, "OPENSSL_EMULATOR": self.emulator}
+        """The settings of sources/openssl/build.sh (its Configure target comes from a field)."""
+        cross = {"OPENSSL_EMULATOR": self.emulator} if self.cross_compile else {}
+        return {**self.compiler_env(), **cross}
 
     def cpython_env(self) -> Dict[str, str]:
-        """The cross settings of sources/cpython/build.sh."""
+        """The settings of sources/cpython/build.sh."""
         if not self.cross_compile:
-            return {}
+            return self.compiler_env()
         return {
             **self.library_env(),
             "CPYTHON_EMULATOR": self.emulator,
@@ -178,7 +192,7 @@ PLATFORMS: Tuple[Platform, ...] = (
         toolchain="sources/toolchain:linux-aarch64",
         gnu_host="aarch64-linux-gnu",
         openssl_target="linux-aarch64",
-        cross_compile="aarch64-linux-gnu-",
+        cross_compile=True,
         emulator="qemu-aarch64 -L /usr/aarch64-linux-gnu",
         cross_configure_cache=(
             "ac_cv_file__dev_ptmx=yes",
@@ -195,14 +209,9 @@ PLATFORMS: Tuple[Platform, ...] = (
             "ac_cv_wchar_t_signed=no",
         ),
         build_python_platform="linux-x86_64",
-        # The version of libxcrypt the x86_64 toolchain's libcrypt-dev has (bullseye's).
-        cross_sysroot_packages=(
-            (
-                "crypt",
-                ("sources/libxcrypt:libcrypt-dev-arm64", "sources/libxcrypt:libcrypt1-arm64"),
-            ),
-        ),
-        runtime_toolchain="sources/toolchain:test-runtime-arm64",
+        cross_sysroot_packages=(("crypt", ("sources/libxcrypt:libcrypt1-arm64",)),),
+        # Under emulation the checks take several times as long: bookworm's only.
+        runtime_toolchains=("sources/toolchain:test-runtime-arm64",),
         runtime_emulation="qemu-user",
         # glibc's first release for aarch64.
         glibc_floor="2.17",

@@ -79,10 +79,15 @@ def test_unknown_platform() -> None:
 def test_cross_settings() -> None:
     x86_64, aarch64 = BUILD_MATRIX.platform("linux-x86_64"), BUILD_MATRIX.platform("linux-aarch64")
     [v313] = [v for v in BUILD_MATRIX.versions if v.minor == "3.13"]
-    assert x86_64.library_env() == {} and x86_64.openssl_env() == {}
-    assert aarch64.library_env() == {"HOST_TRIPLE": "aarch64-linux-gnu"}
-    assert aarch64.openssl_env()["CROSS_COMPILE"] == "aarch64-linux-gnu-"
-    assert x86_64.cpython_env() == {} and x86_64.build_python(v313) is None
+    native = {"TARGET_TRIPLE": "x86_64-linux-gnu"}
+    assert x86_64.library_env() == native and x86_64.openssl_env() == native
+    assert aarch64.library_env() == {
+        "TARGET_TRIPLE": "aarch64-linux-gnu",
+        "HOST_TRIPLE": "aarch64-linux-gnu",
+    }
+    assert aarch64.openssl_env()["OPENSSL_EMULATOR"].startswith("qemu-aarch64 ")
+    assert x86_64.cpython_env() == native and x86_64.build_python(v313) is None
+    assert x86_64.sysroot == "sources/glibc-sysroot:glibc-2.17-linux-x86_64"
     assert aarch64.cpython_env()["CPYTHON_EMULATOR"].startswith("qemu-aarch64 ")
     # What configure would otherwise guess pessimistically (or fail on) in a cross build.
     cache = aarch64.cpython_env()["CPYTHON_CROSS_CONFIGURE_CACHE"].splitlines()

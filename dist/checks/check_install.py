@@ -6,11 +6,12 @@ Checks: the extension modules that EXTENSION_MODULES (the `cpython` target's lis
 sources/cpython/extension-modules.txt) requires import, and those it says are built in are; ssl
 uses our OpenSSL; no configuration variable names a path of the build (so extension builds
 work); started with an argv[0] that names no file, it still finds its prefix; venv and pip
-work; the interpreter carries libpython (`venv --copies` works). With --fips (after OPENSSL_CONF
-and OPENSSL_MODULES are set as the README says): every hash used for security comes from the FIPS
-provider or raises ValueError (MD5, BLAKE2, HMAC-MD5...), usedforsecurity=False still works, TLS
-offers no ChaCha20; without --fips, all of them work. Prints one line per check; exits 1 if any
-failed.
+work; the interpreter carries libpython (`venv --copies` works); the os functions of glibc
+versions after the archives' floor (memfd_create, copy_file_range...) work. With --fips (after
+OPENSSL_CONF and OPENSSL_MODULES are set as the README says): every hash used for security comes
+from the FIPS provider or raises ValueError (MD5, BLAKE2, HMAC-MD5...), usedforsecurity=False
+still works, TLS offers no ChaCha20; without --fips, all of them work. Prints one line per check;
+exits 1 if any failed.
 """
 
 from __future__ import annotations
@@ -164,6 +165,33 @@ def check_build_configuration() -> None:
     )
 
 
+def check_functions_after_the_glibc_floor() -> None:
+    """The os functions of glibc versions after the archives' floor (2.17) exist and work here:
+    the interpreter makes the system calls itself (the sysroot's compatibility functions, or
+    CPython's own syscall()), whatever the glibc, on a kernel that has them."""
+    check("os.getrandom works", len(os.getrandom(16)) == 16)
+    descriptor = os.memfd_create("check", os.MFD_CLOEXEC)
+    copy = os.memfd_create("copy")
+    try:
+        data = b"after the floor"
+        check("os.pwritev with flags works", os.pwritev(descriptor, [data], 0, os.RWF_DSYNC) == 15)
+        copied = os.copy_file_range(descriptor, copy, len(data), 0, 0)
+        buffer = bytearray(len(data))
+        check(
+            "os.memfd_create and os.copy_file_range work",
+            copied == len(data)
+            and os.preadv(copy, [buffer], 0, os.RWF_HIPRI & 0) == len(data)
+            and bytes(buffer) == data,
+            (copied, bytes(buffer)),
+        )
+    finally:
+        os.close(descriptor)
+        os.close(copy)
+    pidfd = os.pidfd_open(os.getpid())
+    check("os.pidfd_open works", pidfd >= 0)
+    os.close(pidfd)
+
+
 def check_static_interpreter() -> None:
     """The interpreter carries libpython: a copy of it runs anywhere."""
     with open("/proc/self/maps") as maps:
@@ -307,6 +335,7 @@ def main() -> int:
     check_bare_argv0()
     check_venv_and_pip()
     check_build_configuration()
+    check_functions_after_the_glibc_floor()
     check_static_interpreter()
     if "--fips" in flags:
         check_fips()

@@ -19,7 +19,10 @@
 #                          (extension-modules.txt: see its header)
 #   OPENSSL_PREFIX         the `openssl` target's install tree (/in/openssl)
 #   DEPS_PREFIX            the static libraries, merged (/in/deps)
-#   HOST_TRIPLE            a cross build only: the GNU triple the interpreter runs on, with
+#   TARGET_TRIPLE          the GNU triple the interpreter runs on: the build compiles with
+#                          SYSROOT/bin/<triple>-clang and LLVM's tools by that prefix
+#   SYSROOT                the glibc sysroot it compiles and links against
+#   HOST_TRIPLE            a cross build only: TARGET_TRIPLE again, with
 #   CPYTHON_BUILD_PYTHON_TREE  the install tree of a native interpreter of the same source
 #                          (configure's --with-build-python), and
 #   CPYTHON_EMULATOR       the command that runs the target's programs here (qemu-user): the
@@ -27,8 +30,10 @@
 #   CPYTHON_CROSS_CONFIGURE_CACHE  configure's results for the target that it cannot find out
 #                          itself in a cross build (ac_cv_...=...), one per line
 #   CPYTHON_SYSROOT_PACKAGES  optional, a cross build: a directory of the target's Debian
-#                          packages (.deb) that the toolchain's sysroot lacks, for the system
-#                          libraries the interpreter links (libcrypt for _crypt, before 3.13)
+#                          packages (.deb) of the system libraries the interpreter loads
+#                          (libcrypt for _crypt, before 3.13), which the emulator's target
+#                          directory lacks: the interpreter runs with them here (it links
+#                          against SYSROOT's stubs)
 #
 # Output (/out):
 #   install/          the interpreter, configured for the prefix /install but relocatable:
@@ -48,8 +53,14 @@ readonly BUILD_PREFIX=/install
 readonly WORK=/tmp/build
 readonly SRC=$WORK/cpython
 readonly STAGE=$WORK/stage
-# The headers and shared libraries of CPYTHON_SYSROOT_PACKAGES, unpacked.
+# The shared libraries of CPYTHON_SYSROOT_PACKAGES, unpacked.
 readonly SYSROOT_EXTRA=$WORK/sysroot
+: "${TARGET_TRIPLE:?TARGET_TRIPLE must name the GNU triple of the target}"
+: "${SYSROOT:?SYSROOT must name the glibc sysroot}"
+# The sysroot's clang and LLVM's tools: <triple>-clang, <triple>-ar ..., and llvm-profdata and
+# llvm-ar, which configure looks for in PATH for PGO and LTO.
+export PATH=$SYSROOT/bin:$PATH
+export CC=$TARGET_TRIPLE-clang AR=$TARGET_TRIPLE-ar READELF=$TARGET_TRIPLE-readelf
 readonly OUT=/out
 readonly JOBS=${JOBS:-1}
 HERE=$(dirname "$0")
@@ -202,13 +213,11 @@ configure_args() {
     printf '%s\n' "${args[@]}"
 }
 
-# Unpacks CPYTHON_SYSROOT_PACKAGES into SYSROOT_EXTRA, to compile and link against like the
-# toolchain's own sysroot; nothing of it is installed. The interpreter's extension modules use the
-# target system's library, as they do on x86_64: Debian's absolute development symlinks
-# (libcrypt.so -> /lib/<triple>/libcrypt.so.1) are pointed into SYSROOT_EXTRA, and the static
-# libraries removed, so the linker cannot take one.
+# Unpacks CPYTHON_SYSROOT_PACKAGES into SYSROOT_EXTRA, where the emulator's dynamic loader finds
+# them for the interpreter that runs here (the profile run, byte-code, the smoke test); nothing of
+# it is linked against (SYSROOT has the stub of each library) or installed.
 unpack_sysroot_packages() {
-    local deb link
+    local deb
     [ -n "${CPYTHON_SYSROOT_PACKAGES:-}" ] || return 0
     [ -n "$HOST" ] || die "CPYTHON_SYSROOT_PACKAGES is for cross builds (HOST_TRIPLE)"
     for deb in "$CPYTHON_SYSROOT_PACKAGES"/*.deb; do
@@ -216,15 +225,9 @@ unpack_sysroot_packages() {
         log "unpacking ${deb##*/} into the build's sysroot"
         dpkg-deb --extract "$deb" "$SYSROOT_EXTRA"
     done
-    while IFS= read -r -d '' link; do
-        ln -sfn "$SYSROOT_EXTRA$(readlink "$link")" "$link"
-    done < <(find "$SYSROOT_EXTRA" -type l -lname '/*' -print0)
-    find "$SYSROOT_EXTRA" -name '*.a' -delete
     # qemu-user's -E sets it in the target's environment only; the profile task's subprocesses
     # inherit it from there.
     EMULATOR_ENV=(-E "LD_LIBRARY_PATH=$SYSROOT_EXTRA/lib/$HOST:$SYSROOT_EXTRA/usr/lib/$HOST")
-    CPPFLAGS+=" -I$SYSROOT_EXTRA/usr/include"
-    LDFLAGS+=" -L$SYSROOT_EXTRA/usr/lib/$HOST -L$SYSROOT_EXTRA/lib/$HOST"
 }
 
 build() {
@@ -284,12 +287,20 @@ build() {
     }
 }
 
+# A variable of the Makefile, expanded by make.
+make_variable() {
+    # shellcheck disable=SC2016  # $(...) is make's
+    printf 'print-variable:\n\t@echo $(%s)\n' "$1" |
+        make -s --no-print-directory -f Makefile -f - print-variable
+}
+
 # PGO in a cross build: the Makefile's profile run starts ./python directly, which the build
-# machine cannot execute. Its three stages are run here instead, the profile task under the
-# emulator: an instrumented build, the task (the Makefile's PROFILE_TASK, as upstream trains),
-# then the optimised build from the profile the task wrote.
+# machine cannot execute. Its stages are run here instead, the profile task under the emulator:
+# an instrumented build, the task (the Makefile's PROFILE_TASK, as upstream trains) writing
+# clang's raw profiles where the Makefile has them written (LLVM_PROF_FILE), their merge
+# (LLVM_PROF_MERGER), then the optimised build from the merged profile.
 make_cross_with_profile() {
-    local task profiles
+    local task profiles profile_file merge
     make -j"$JOBS" "${PGO_MAKE_ARGS[@]}" profile-gen-stamp
     # The task's tests start the interpreter again as a subprocess: only the host's binfmt_misc
     # registration of qemu-user runs those (README, host requirements), and QEMU_LD_PREFIX gives
@@ -297,17 +308,23 @@ make_cross_with_profile() {
     export QEMU_LD_PREFIX=${CPYTHON_EMULATOR##* -L }
     run_target ./python -c 'import subprocess, sys; subprocess.run([sys.executable, "-c", ""], check=True)' ||
         die "the profile task's subprocesses cannot run: register qemu-user with binfmt_misc with the F flag on the host (README, host requirements)"
-    # shellcheck disable=SC2016  # $(PROFILE_TASK) is make's
-    task=$(printf 'print-profile-task:\n\t@echo $(PROFILE_TASK)\n' |
-        make -s --no-print-directory -f Makefile -f - print-profile-task)
+    task=$(make_variable PROFILE_TASK)
+    # LLVM_PROFILE_FILE=<build tree>/code-%p.profclangr, which qemu-user passes on to the target.
+    profile_file=$(make_variable LLVM_PROF_FILE)
+    [[ $profile_file == LLVM_PROFILE_FILE=* ]] || die "the Makefile has no LLVM_PROF_FILE: not a clang build?"
+    export "${profile_file?}"
     log "profile run under ${EMULATOR[*]}: ./python $task"
     # shellcheck disable=SC2086  # the task is a list of arguments
     run_target ./python $task >"$WORK/profile-run.log" 2>&1 || {
         tail -n 40 "$WORK/profile-run.log"; die "the profile task failed under the emulator"
     }
-    profiles=$(find . -name '*.gcda' | wc -l)
-    [ "$profiles" -gt 0 ] || die "the profile task wrote no profile (*.gcda)"
-    log "profile run done: $profiles profiles ($(tail -n 1 "$WORK/profile-run.log"))"
+    unset LLVM_PROFILE_FILE
+    profiles=$(find . -name '*.profclangr' | wc -l)
+    [ "$profiles" -gt 0 ] || die "the profile task wrote no profile (*.profclangr)"
+    log "profile run done: $profiles raw profiles ($(tail -n 1 "$WORK/profile-run.log"))"
+    merge=$(make_variable LLVM_PROF_MERGER)
+    log "merging them: $merge"
+    eval "$merge"
     make clean-retain-profile >/dev/null
     touch profile-run-stamp
     make -j"$JOBS" "${PGO_MAKE_ARGS[@]}"
@@ -410,8 +427,8 @@ publish() {
     install_fips_files
     log "making the installed configuration relocatable"
     # No path of the build's inputs or of its build tree stays in the configuration.
-    python3 "$HERE/relocate.py" ${HOST:+"--cross-tools=$HOST-"} "$OUT/install" "$BUILD_PREFIX" \
-        "$SRC" "$DEPS_PREFIX" "$OPENSSL_PREFIX" ${HOST:+"$CPYTHON_BUILD_PYTHON_TREE"} \
+    python3 "$HERE/relocate.py" --build-tools="$TARGET_TRIPLE-" "$OUT/install" "$BUILD_PREFIX" \
+        "$SRC" "$DEPS_PREFIX" "$OPENSSL_PREFIX" "$SYSROOT" ${HOST:+"$CPYTHON_BUILD_PYTHON_TREE"} \
         ${CPYTHON_SYSROOT_PACKAGES:+"$SYSROOT_EXTRA"}
     # relocate.py deleted the byte-code of the _sysconfigdata it rewrote. Compile it again with the
     # installed interpreter, hash-checked (SOURCE_DATE_EPOCH is set) like the rest of the stdlib:

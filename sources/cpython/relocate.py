@@ -1,6 +1,6 @@
 """Makes an installed CPython's build configuration relocatable and free of the build's paths.
 
-Usage: relocate.py [--cross-tools=PREFIX] INSTALL_TREE BUILD_PREFIX BUILD_TREE BUILD_PATH...
+Usage: relocate.py [--build-tools=PREFIX] INSTALL_TREE BUILD_PREFIX BUILD_TREE BUILD_PATH...
 
 CPython records its build configuration in `_sysconfigdata_*.py`, the `Makefile` and
 `python-config` under `lib/pythonX.Y/config-*`, and pkg-config files. Extension module builds
@@ -20,11 +20,14 @@ container break them, the most common complaint about relocated CPython builds. 
   neutral value: BUILD_TREE becomes `.`, the build directory relative to itself;
 - keeps the options of CONFIG_ARGS, but not the paths in them: a BUILD_PATH becomes its last
   component (`PKG_CONFIG_LIBDIR=deps/lib/pkgconfig`);
-- in a cross build (--cross-tools=aarch64-linux-gnu-), names the tools without the cross
-  prefix (`CC='gcc -pthread'`, `AR='ar'`): extension modules are built on the target, with its
-  own compiler, as python-build-standalone's cross-built archives record it;
+- names the build's tools (--build-tools=x86_64-linux-gnu-: the glibc sysroot's
+  `x86_64-linux-gnu-clang`, `x86_64-linux-gnu-ar` ...) as the target system's own: `CC='gcc
+  -pthread'`, `AR='ar'`. Extension modules are built on the target with its own compiler, and a
+  Linux system has gcc (and cc) where it may have no clang; the options recorded beside it are
+  those GCC takes too (clang's own, LTO and PGO, are in the *_NODIST variables, not used for
+  extension modules);
 - fails if any configuration variable, the Makefile, a pkg-config file or python-config still
-  names BUILD_TREE or a BUILD_PATH, or a cross tool.
+  names BUILD_TREE or a BUILD_PATH, or a build tool.
 
 Runs on any Python 3 (the toolchain's), so it works for cross builds too.
 """
@@ -100,13 +103,21 @@ def path_neutraliser(build_tree: str, build_paths: List[str]) -> Callable[[str],
     return neutralise
 
 
-def native_tools(cross_prefix: str) -> Callable[[str], str]:
-    """Removes the cross tools' prefix from the commands that start with it: `aarch64-linux-gnu-gcc`
-    becomes `gcc`, but `aarch64-linux-gnu` alone (MULTIARCH, SOABI...) stays."""
-    if not cross_prefix:
+# The build's C compiler, and what the target system's is called.
+BUILD_COMPILER = "clang"
+TARGET_COMPILER = "gcc"
+
+
+def target_tools(tools_prefix: str) -> Callable[[str], str]:
+    """Names the build's tools as the target's own: the commands that start with the prefix lose
+    it (`aarch64-linux-gnu-ar` becomes `ar`), and the compiler becomes `gcc`; but
+    `aarch64-linux-gnu` alone (MULTIARCH, SOABI...) stays."""
+    if not tools_prefix:
         return lambda text: text
-    command = re.compile(rf"(?<![\w./-]){re.escape(cross_prefix)}(?=[A-Za-z])")
-    return lambda text: command.sub("", text)
+    command = re.compile(
+        rf"(?<![\w./-]){re.escape(tools_prefix)}(?:({BUILD_COMPILER})\b|(?=[A-Za-z]))"
+    )
+    return lambda text: command.sub(lambda match: TARGET_COMPILER if match.group(1) else "", text)
 
 
 def rewrite_sysconfigdata(
@@ -167,18 +178,20 @@ def rewrite_build_details(path: Path, tree: Path, build_prefix: str) -> None:
 
 
 def main(
-    tree: Path, build_prefix: str, build_tree: str, build_paths: List[str], cross_prefix: str = ""
+    tree: Path, build_prefix: str, build_tree: str, build_paths: List[str], tools_prefix: str = ""
 ) -> int:
     remove_options = option_scrubber(build_paths)
     neutralise = path_neutraliser(build_tree, build_paths)
-    host_tools = native_tools(cross_prefix)
+    host_tools = target_tools(tools_prefix)
 
     def scrub(text: str) -> str:
         return host_tools(neutralise(remove_options(text)))
 
     leaks: List[str] = []
-    # What must not remain: the build's paths, and (cross builds) a command naming a cross tool.
-    remaining = [build_tree, *build_paths] + ([f"{cross_prefix}gcc"] if cross_prefix else [])
+    # What must not remain: the build's paths, and its compiler.
+    remaining = [build_tree, *build_paths] + (
+        [f"{tools_prefix}{BUILD_COMPILER}"] if tools_prefix else []
+    )
 
     def check(where: str, text: str) -> None:
         leaks.extend(f"{where}: {found}" for found in remaining if found in text)
@@ -219,12 +232,12 @@ def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(usage=__doc__)
-    parser.add_argument("--cross-tools", default="", metavar="PREFIX")
+    parser.add_argument("--build-tools", default="", metavar="PREFIX")
     parser.add_argument("tree", type=Path)
     parser.add_argument("build_prefix")
     parser.add_argument("build_tree")
     parser.add_argument("build_paths", nargs="+")
     args = parser.parse_args()
     sys.exit(
-        main(args.tree, args.build_prefix, args.build_tree, args.build_paths, args.cross_tools)
+        main(args.tree, args.build_prefix, args.build_tree, args.build_paths, args.build_tools)
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sources.cpython.relocate import native_tools, relative_build_details, rewrite_build_details
+from sources.cpython.relocate import relative_build_details, rewrite_build_details, target_tools
 
 # What CPython 3.14's `make install` writes for --prefix=/install (trimmed).
 ABSOLUTE = {
@@ -40,11 +40,13 @@ def test_rewritten_file_resolves_wherever_the_tree_is(tmp_path: Path) -> None:
     assert (base / written["c_api"]["headers"]).resolve() == tmp_path / "include/python3.14"
 
 
-def test_cross_tools_become_the_targets_own() -> None:
-    native = native_tools("aarch64-linux-gnu-")
-    # What a cross build's _sysconfigdata records (3.13, aarch64).
-    assert native("aarch64-linux-gnu-gcc -pthread -shared") == "gcc -pthread -shared"
+def test_build_tools_become_the_targets_own() -> None:
+    native = target_tools("aarch64-linux-gnu-")
+    # What a build's _sysconfigdata records (3.13, aarch64).
+    assert native("aarch64-linux-gnu-clang -pthread -shared") == "gcc -pthread -shared"
+    assert native("'CC=aarch64-linux-gnu-clang' 'AR=aarch64-linux-gnu-ar'") == "'CC=gcc' 'AR=ar'"
     assert native("aarch64-linux-gnu-ar") == "ar"
+    assert native("aarch64-linux-gnu-g++") == "g++"
     for kept in (
         "aarch64-linux-gnu",
         ".cpython-313-aarch64-linux-gnu.so",
@@ -52,4 +54,4 @@ def test_cross_tools_become_the_targets_own() -> None:
         "'--host=aarch64-linux-gnu' '--build=x86_64-linux-gnu'",
     ):
         assert native(kept) == kept
-    assert native_tools("")("aarch64-linux-gnu-gcc") == "aarch64-linux-gnu-gcc"
+    assert target_tools("")("aarch64-linux-gnu-clang") == "aarch64-linux-gnu-clang"

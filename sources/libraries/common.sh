@@ -5,7 +5,10 @@
 #   SOURCE_ARCHIVE_PATCHES_DIR optional: *.patch applied with `patch -p1`, in sorted order
 #   DEPS_PREFIX                where the libraries it builds against are mounted (/in/deps) and
 #                              the prefix it is configured for itself
-#   HOST_TRIPLE                optional: cross-compile for this GNU triple
+#   TARGET_TRIPLE              the GNU triple of the target: the build compiles with
+#                              SYSROOT/bin/<triple>-clang and LLVM's tools by that prefix
+#   SYSROOT                    the glibc sysroot it compiles and links against
+#   HOST_TRIPLE                optional: cross-compile for this GNU triple (TARGET_TRIPLE)
 #   JOBS                       parallel jobs
 # and installs its headers, static archives and pkg-config files to /out (the content of
 # DEPS_PREFIX, as another component sees it).
@@ -15,6 +18,8 @@ readonly STAGE=/tmp/build/stage
 readonly OUT=/out
 readonly JOBS=${JOBS:-1}
 readonly HOST_TRIPLE=${HOST_TRIPLE:-}
+: "${TARGET_TRIPLE:?TARGET_TRIPLE must name the GNU triple of the target}"
+: "${SYSROOT:?SYSROOT must name the glibc sysroot}"
 : "${SOURCE_ARCHIVE:?SOURCE_ARCHIVE must name the release tarball}"
 : "${DEPS_PREFIX:?DEPS_PREFIX must name the prefix libraries are configured for}"
 # Where `make install DESTDIR=$STAGE` puts the prefix.
@@ -27,6 +32,11 @@ die() { echo "error: $*" >&2; exit 1; }
 # with debug info (install_only_stripped strips it later), hardened. The build directory is
 # the same in every container, so the debug info is reproducible.
 export CFLAGS="-O2 -g -fPIC -D_FORTIFY_SOURCE=2 -fstack-protector-strong"
+# clang 16 and later reject pre-C99 code that GCC 12 and older only warn about: an undeclared
+# function (libffi 3.4's tramp.c calls one), implicit int, int/pointer conversions. The libraries'
+# releases are built as with GCC: warnings, not errors.
+CFLAGS+=" -Wno-error=implicit-function-declaration -Wno-error=implicit-int"
+CFLAGS+=" -Wno-error=int-conversion -Wno-error=incompatible-function-pointer-types"
 export CPPFLAGS="-I$DEPS_PREFIX/include"
 export LDFLAGS="-L$DEPS_PREFIX/lib -Wl,-z,relro,-z,now -Wl,-z,noexecstack"
 # Only the libraries mounted here, never the toolchain's own .pc files. PKG_CONFIG names the
@@ -35,15 +45,14 @@ export LDFLAGS="-L$DEPS_PREFIX/lib -Wl,-z,relro,-z,now -Wl,-z,noexecstack"
 export PKG_CONFIG=pkg-config
 export PKG_CONFIG_LIBDIR="$DEPS_PREFIX/lib/pkgconfig"
 export PKG_CONFIG_PATH=
-if [ -n "$HOST_TRIPLE" ]; then
-    export CC="$HOST_TRIPLE-gcc" CXX="$HOST_TRIPLE-g++" AR="$HOST_TRIPLE-ar" \
-        RANLIB="$HOST_TRIPLE-ranlib" STRIP="$HOST_TRIPLE-strip"
-else
-    export CC=gcc CXX=g++ AR=ar RANLIB=ranlib STRIP=strip
-fi
-# The build machine's compiler, for helper programs a build compiles and runs itself (the same
-# as CC when not cross-compiling). BUILD_CC and CC_FOR_BUILD are the names build systems read.
-export BUILD_CC=gcc CC_FOR_BUILD=gcc
+# The sysroot's clang and LLVM's tools, as a cross toolchain names them, native builds included.
+export PATH=$SYSROOT/bin:$PATH
+export CC=$TARGET_TRIPLE-clang AR=$TARGET_TRIPLE-ar RANLIB=$TARGET_TRIPLE-ranlib \
+    NM=$TARGET_TRIPLE-nm STRIP=$TARGET_TRIPLE-strip
+# The build machine's compiler, for helper programs a build compiles and runs itself: clang too,
+# which takes the options configure chose for CC. BUILD_CC and CC_FOR_BUILD are the names build
+# systems read.
+export BUILD_CC=build-clang CC_FOR_BUILD=build-clang
 
 # Extracts SOURCE_ARCHIVE into SRC (without its top directory), applies the pin's patches and
 # changes into SRC.

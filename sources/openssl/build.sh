@@ -14,7 +14,9 @@
 #                          with `patch -p1`, in sorted order (the patches of its pin).
 #   FIPS_PROVIDER_ARCHIVE_PATCHES_DIR  must be unset: the provider is never patched.
 #   OPENSSL_TARGET         Configure target, e.g. linux-x86_64 (default) or linux-aarch64.
-#   CROSS_COMPILE          optional tool prefix, e.g. aarch64-linux-gnu-.
+#   TARGET_TRIPLE          the GNU triple of the target, e.g. aarch64-linux-gnu: the build
+#                          uses the tools of SYSROOT/bin by that prefix (<triple>-clang ...).
+#   SYSROOT                the glibc sysroot the build compiles and links against.
 #   OPENSSL_EMULATOR       optional: runs the target's programs for the smoke test of a
 #                          cross build, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu".
 #   OPENSSL_FIPS_CNF       optional: path of openssl-fips.cnf (default: beside this script).
@@ -50,7 +52,16 @@ readonly WORK=/tmp/openssl-build
 readonly OUT=/out
 readonly JOBS=${JOBS:-1}
 readonly OPENSSL_TARGET=${OPENSSL_TARGET:-linux-x86_64}
-readonly CROSS_COMPILE=${CROSS_COMPILE:-}
+: "${TARGET_TRIPLE:?TARGET_TRIPLE must name the GNU triple of the target}"
+: "${SYSROOT:?SYSROOT must name the glibc sysroot}"
+# The sysroot's clang and LLVM's tools, as a cross toolchain names them (Configure's
+# --cross-compile-prefix), native builds included.
+readonly TOOLS=$TARGET_TRIPLE-
+export PATH=$SYSROOT/bin:$PATH
+# A cross build: the target's programs do not run here without the emulator.
+CROSS=true
+[ "$TARGET_TRIPLE" != "$(gcc -dumpmachine)" ] || CROSS=false
+readonly CROSS
 readonly PATCHES_DIR=${OPENSSL_ARCHIVE_PATCHES_DIR:-}
 readonly FIPS_PROVIDER_ARCHIVE=${FIPS_PROVIDER_ARCHIVE:-}
 readonly FIPS_CNF=${OPENSSL_FIPS_CNF:-$(dirname "$0")/openssl-fips.cnf}
@@ -67,6 +78,7 @@ configure_args() {
     local args=(
         "$OPENSSL_TARGET" --prefix="$PREFIX" --libdir=lib --openssldir="$OPENSSLDIR"
         no-shared no-legacy no-tests enable-fips
+        --cross-compile-prefix="$TOOLS" CC=clang
         # Position independent: the archives are linked into Python's shared
         # extension modules.
         -fPIC
@@ -75,7 +87,6 @@ configure_args() {
         -D_FORTIFY_SOURCE=2 -fstack-protector-strong
         -Wl,-z,relro,-z,now -Wl,-z,noexecstack
     )
-    [ -z "$CROSS_COMPILE" ] || args+=(--cross-compile-prefix="$CROSS_COMPILE")
     printf '%s\n' "${args[@]}"
 }
 
@@ -92,7 +103,7 @@ extract() {
 }
 
 release_version() {
-    # shellcheck source=/dev/null  # MAJOR=3, MINOR=5, ... from the release
+    # shellcheck source=/dev/null disable=SC2153  # MAJOR=3, MINOR=5, PATCH ... from the release
     (. "$1/VERSION.dat" && echo "$MAJOR.$MINOR.$PATCH${PRE_RELEASE_TAG:+-$PRE_RELEASE_TAG}")
 }
 
@@ -250,7 +261,7 @@ check_archive_visibility() {
 # the archives. Without --exclude-libs only the assembly symbols listed above may
 # appear; with it, nothing of OpenSSL's.
 check_linked_exports() {
-    local dir=$WORK/probe cc=${CROSS_COMPILE}gcc nm=${CROSS_COMPILE}nm n
+    local dir=$WORK/probe cc=${TOOLS}clang nm=${TOOLS}nm n
     mkdir -p "$dir"
     cat > "$dir/probe.c" <<'EOF_C'
 #include <openssl/evp.h>
@@ -296,7 +307,7 @@ check_hardening() {
 smoke_test() {
     local expected=$1 listing emulator
     read -ra emulator <<<"${OPENSSL_EMULATOR:-}"
-    if [ -n "$CROSS_COMPILE" ] && [ "${#emulator[@]}" -eq 0 ]; then
+    if "$CROSS" && [ "${#emulator[@]}" -eq 0 ]; then
         log "cross build without OPENSSL_EMULATOR: skipping the run-time smoke test"
         return 0
     fi
@@ -333,7 +344,7 @@ main() {
     src=$(extract "$OPENSSL_ARCHIVE" "$WORK/libs")
     # Reproducible: libcrypto records the build date (`openssl version -b`).
     export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(stat -c %Y "$src/VERSION.dat")}
-    log "OpenSSL $(release_version "$src") for $OPENSSL_TARGET${CROSS_COMPILE:+ (cross: $CROSS_COMPILE)}, JOBS=$JOBS"
+    log "OpenSSL $(release_version "$src") for $OPENSSL_TARGET with ${TOOLS}clang ($SYSROOT), JOBS=$JOBS"
     apply_patches "$src"
 
     provider_stage=$libs_stage

@@ -48,8 +48,10 @@ from cpython_fips.components.libraries import (
 )
 from cpython_fips.components.openssl import OpenSSLFieldSet
 from cpython_fips.components.subsystems import CPythonBuildOptions
+from cpython_fips.components.sysroot import ComponentSysroot
 from cpython_fips.components.target_types import (
     ComponentLibrariesField,
+    ComponentSysrootField,
     CPythonBuildPythonField,
     CPythonExtensionModulesField,
     CPythonFlavourField,
@@ -113,6 +115,7 @@ class CPythonBuild:
 class CPythonFieldSet(ComponentFieldSet):
     required_fields = (CPythonFlavourField,)
 
+    sysroot: ComponentSysrootField
     source: CPythonSourceField
     flavour: CPythonFlavourField
     openssl: CPythonOpenSSLField
@@ -256,11 +259,17 @@ async def build_cpython(field_set: CPythonFieldSet, options: CPythonBuildOptions
         openssl_target, await referenced_targets(field_set.libraries)
     )
     modules = await extension_modules_file(field_set.extension_modules)
-    openssl, libraries = await MultiGet(
+    openssl, libraries, sysroot = await MultiGet(
         Get(ComponentBuild, OpenSSLFieldSet, OpenSSLFieldSet.create(openssl_target)),
         Get(StaticLibraries, StaticLibrariesRequest(field_set.libraries)),
+        Get(ComponentSysroot, ComponentSysrootField, field_set.sysroot),
     )
-    input_trees += [(OPENSSL_DIR, openssl.install_tree), (DEPS_DIR, libraries.merged_tree)]
+    input_trees += [
+        (OPENSSL_DIR, openssl.install_tree),
+        (DEPS_DIR, libraries.merged_tree),
+        *sysroot.input_trees,
+    ]
+    env.update(sysroot.env)
     build_python = await build_python_tree(field_set)
     if build_python:
         input_trees.append((BUILD_PYTHON_DIR, build_python))

@@ -17,7 +17,12 @@ from cpython_fips.components.build import (
     ComponentFieldSet,
     package_install_tree,
 )
-from cpython_fips.components.target_types import ComponentLibrariesField, StaticLibrarySourceField
+from cpython_fips.components.sysroot import ComponentSysroot
+from cpython_fips.components.target_types import (
+    ComponentLibrariesField,
+    ComponentSysrootField,
+    StaticLibrarySourceField,
+)
 from cpython_fips.references import referenced_targets
 
 # Every library is configured for this prefix and mounted there when another component builds
@@ -30,6 +35,7 @@ DEPS_PREFIX = f"/in/{DEPS_DIR}"
 class StaticLibraryFieldSet(ComponentFieldSet):
     required_fields = (StaticLibrarySourceField,)
 
+    sysroot: ComponentSysrootField
     source: StaticLibrarySourceField
     libraries: ComponentLibrariesField
 
@@ -63,7 +69,10 @@ async def build_static_libraries(request: StaticLibrariesRequest) -> StaticLibra
 
 @rule(desc="Build a static library")
 async def build_static_library(field_set: StaticLibraryFieldSet) -> ComponentBuild:
-    deps = await Get(StaticLibraries, StaticLibrariesRequest(field_set.libraries))
+    deps, sysroot = await MultiGet(
+        Get(StaticLibraries, StaticLibrariesRequest(field_set.libraries)),
+        Get(ComponentSysroot, ComponentSysrootField, field_set.sysroot),
+    )
     return await Get(
         ComponentBuild,
         ComponentBuildRequest(
@@ -72,9 +81,11 @@ async def build_static_library(field_set: StaticLibraryFieldSet) -> ComponentBui
             script=field_set.script,
             files=(field_set.files,),
             archives=(("SOURCE_ARCHIVE", field_set.source),),
-            env=FrozenDict({"DEPS_PREFIX": DEPS_PREFIX, **(field_set.env.value or {})}),
+            env=FrozenDict(
+                {"DEPS_PREFIX": DEPS_PREFIX, **sysroot.env, **(field_set.env.value or {})}
+            ),
             timeout=field_set.timeout.value,
-            input_trees=((DEPS_DIR, deps.merged_tree),),
+            input_trees=((DEPS_DIR, deps.merged_tree), *sysroot.input_trees),
         ),
     )
 

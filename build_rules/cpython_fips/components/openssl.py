@@ -15,7 +15,9 @@ from cpython_fips.components.build import (
     ComponentFieldSet,
     package_install_tree,
 )
+from cpython_fips.components.sysroot import ComponentSysroot
 from cpython_fips.components.target_types import (
+    ComponentSysrootField,
     OpenSSLConfigureTargetField,
     OpenSSLFipsProviderSourceField,
     OpenSSLSourceField,
@@ -27,11 +29,12 @@ from cpython_fips.components.target_types import (
 class OpenSSLFieldSet(ComponentFieldSet):
     required_fields = (OpenSSLSourceField,)
 
+    sysroot: ComponentSysrootField
     source: OpenSSLSourceField
     fips_provider_source: OpenSSLFipsProviderSourceField
     configure_target: OpenSSLConfigureTargetField
 
-    def build_request(self) -> ComponentBuildRequest:
+    def build_request(self, sysroot: ComponentSysroot) -> ComponentBuildRequest:
         archives: list[tuple[str, SourceArchiveReferenceField]] = [("OPENSSL_ARCHIVE", self.source)]
         if self.fips_provider_source.value:
             archives.append(("FIPS_PROVIDER_ARCHIVE", self.fips_provider_source))
@@ -42,15 +45,21 @@ class OpenSSLFieldSet(ComponentFieldSet):
             files=(self.files,),
             archives=tuple(archives),
             env=FrozenDict(
-                {"OPENSSL_TARGET": self.configure_target.value, **(self.env.value or {})}
+                {
+                    "OPENSSL_TARGET": self.configure_target.value,
+                    **sysroot.env,
+                    **(self.env.value or {}),
+                }
             ),
             timeout=self.timeout.value,
+            input_trees=sysroot.input_trees,
         )
 
 
 @rule(desc="Build OpenSSL")
 async def build_openssl(field_set: OpenSSLFieldSet) -> ComponentBuild:
-    return await Get(ComponentBuild, ComponentBuildRequest, field_set.build_request())
+    sysroot = await Get(ComponentSysroot, ComponentSysrootField, field_set.sysroot)
+    return await Get(ComponentBuild, ComponentBuildRequest, field_set.build_request(sysroot))
 
 
 @rule(desc="Package OpenSSL's install tree")

@@ -85,12 +85,14 @@ def rule_runner(tmp_path: Path) -> RuleRunner:
         {
             "sources/openssl/0001-greeting.patch": PATCH,
             "sources/openssl/BUILD": f"""
+# The fake releases' Configure compiles nothing: no sysroot.
+NO_COMPILER = {{"TARGET_TRIPLE": "x86_64-linux-gnu", "SYSROOT": "/nonexistent"}}
 source_archive(name="patched", {libraries}, patches=["0001-greeting.patch"])
 source_archive(name="provider-release", {provider}, patches=["0001-greeting.patch"])
 openssl(name="openssl", toolchain="sources/toolchain:linux-x86_64", source=":patched",
-    files=["openssl-fips.cnf"])
+    files=["openssl-fips.cnf"], env=NO_COMPILER)
 openssl(name="patched-provider", toolchain="sources/toolchain:linux-x86_64", source=":patched",
-    fips_provider_source=":provider-release", files=["openssl-fips.cnf"])
+    fips_provider_source=":provider-release", files=["openssl-fips.cnf"], env=NO_COMPILER)
 """,
         }
     )

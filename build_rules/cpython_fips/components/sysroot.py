@@ -1,10 +1,13 @@
-"""glibc sysroots: the `glibc_sysroot` target as a component build and a package."""
+"""glibc sysroots: the `glibc_sysroot` target as a component build and a package, and the tree a
+component compiles and links against."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
 
 from pants.core.goals.package import BuiltPackage, PackageFieldSet
+from pants.engine.fs import Digest
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
@@ -15,7 +18,15 @@ from cpython_fips.components.build import (
     ComponentFieldSet,
     package_install_tree,
 )
-from cpython_fips.components.target_types import GlibcSysrootSourceField, GlibcSysrootVersionField
+from cpython_fips.components.target_types import (
+    ComponentSysrootField,
+    GlibcSysrootSourceField,
+    GlibcSysrootVersionField,
+)
+from cpython_fips.references import referenced_target
+
+# Where a component's build finds its sysroot.
+SYSROOT_DIR = "sysroot"
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,31 @@ class GlibcSysrootFieldSet(ComponentFieldSet):
 @rule(desc="Make a glibc sysroot")
 async def build_glibc_sysroot(field_set: GlibcSysrootFieldSet) -> ComponentBuild:
     return await Get(ComponentBuild, ComponentBuildRequest, field_set.build_request())
+
+
+@dataclass(frozen=True)
+class ComponentSysroot:
+    """The sysroot a component builds against: mounted at `/in/sysroot`, named by `SYSROOT`;
+    nothing for a component without one."""
+
+    tree: Optional[Digest]
+
+    @property
+    def input_trees(self) -> Tuple[Tuple[str, Digest], ...]:
+        return ((SYSROOT_DIR, self.tree),) if self.tree else ()
+
+    @property
+    def env(self) -> Dict[str, str]:
+        return {"SYSROOT": f"/in/{SYSROOT_DIR}"} if self.tree else {}
+
+
+@rule(desc="Make the sysroot of a component")
+async def component_sysroot(field: ComponentSysrootField) -> ComponentSysroot:
+    if not field.value:
+        return ComponentSysroot(None)
+    target = await referenced_target(field)
+    build = await Get(ComponentBuild, GlibcSysrootFieldSet, GlibcSysrootFieldSet.create(target))
+    return ComponentSysroot(build.install_tree)
 
 
 @rule(desc="Package a glibc sysroot")

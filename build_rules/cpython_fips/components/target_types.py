@@ -89,6 +89,19 @@ class ComponentLibrariesField(TargetReferenceField):
     )
 
 
+class ComponentSysrootField(TargetReferenceField):
+    alias = "sysroot"
+    expected_kind = "glibc_sysroot"
+    help = help_text(
+        """
+        The `glibc_sysroot` target the component compiles and links against, mounted at
+        `/in/sysroot` (the script finds it in `SYSROOT`): its glibc is the oldest the binaries
+        run on, and its `bin/<triple>-clang` is the compiler. The build scripts of `sources/`
+        need one.
+        """
+    )
+
+
 class OpenSSLSourceField(ComponentSourceField):
     help = "The `source_archive` of the OpenSSL release the libraries are built from."
 
@@ -125,6 +138,7 @@ class OpenSSLTarget(Target):
     alias = "openssl"
     core_fields = (
         *COMPONENT_FIELDS,
+        ComponentSysrootField,
         OpenSSLSourceField,
         OpenSSLFipsProviderSourceField,
         OpenSSLConfigureTargetField,
@@ -145,7 +159,12 @@ class StaticLibrarySourceField(ComponentSourceField):
 
 class StaticLibraryTarget(Target):
     alias = "static_library"
-    core_fields = (*COMPONENT_FIELDS, StaticLibrarySourceField, ComponentLibrariesField)
+    core_fields = (
+        *COMPONENT_FIELDS,
+        ComponentSysrootField,
+        StaticLibrarySourceField,
+        ComponentLibrariesField,
+    )
     help = help_text(
         """
         A third-party C library built as a static, position-independent archive for one
@@ -276,6 +295,7 @@ class CPythonTarget(Target):
     alias = "cpython"
     core_fields = (
         *COMPONENT_FIELDS,
+        ComponentSysrootField,
         CPythonSourceField,
         CPythonFlavourField,
         CPythonOpenSSLField,
@@ -297,6 +317,7 @@ class CPythonTarget(Target):
 
 # Defined after the fields they name.
 ComponentLibrariesField.expected_field = StaticLibrarySourceField
+ComponentSysrootField.expected_field = GlibcSysrootVersionField
 CPythonBuildPythonField.expected_field = CPythonFlavourField
 
 

@@ -4,7 +4,7 @@ check passes.
 
     packager.py --install DIR --stripped DIR --build-info FILE --deps DIR --openssl DIR
         --components FILE --archives DIR --target-triple TRIPLE --tag TAG
-        --glibc-max-version 2.31 --zstd-level N --out DIR --unpacked DIR
+        --glibc-max-version 2.17 --zstd-level N --out DIR --unpacked DIR
 
 Archives (NAME = cpython-<version>-<triple>):
   NAME-<build options>-<tag>.tar.zst          python/PYTHON.json (first), python/install,

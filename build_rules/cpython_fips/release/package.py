@@ -32,11 +32,12 @@ from pants.util.logging import LogLevel
 from cpython_fips.components.cpython import EXTENSION_MODULES_FILE, CPythonBuild, CPythonFieldSet
 from cpython_fips.pex_tools import ToolPex, ToolPexProcess, build_tool_pex
 from cpython_fips.processes import run_or_raise
-from cpython_fips.references import referenced_target
+from cpython_fips.references import referenced_target, referenced_targets
 from cpython_fips.release.subsystems import ReleaseOptions
 from cpython_fips.release.target_types import (
     DistributionCheckFilesField,
     DistributionCPythonField,
+    DistributionGlibcFloorField,
     DistributionRuntimeCheckScriptField,
     DistributionRuntimeEmulationField,
     DistributionRuntimeToolchainField,
@@ -80,6 +81,7 @@ class CPythonDistributionFieldSet(PackageFieldSet):
     cpython: DistributionCPythonField
     unavailable: DistributionUnavailableField
     target_triple: DistributionTargetTripleField
+    glibc_floor: DistributionGlibcFloorField
     strip_script: DistributionStripScriptField
     runtime_check_script: DistributionRuntimeCheckScriptField
     check_files: DistributionCheckFilesField
@@ -157,6 +159,8 @@ async def strip_install_tree(request: StripRequest) -> StrippedInstallTree:
 class ArchiveRequest:
     address: Address
     target_triple: str
+    # The newest glibc symbol version the ELF files may need.
+    glibc_max_version: str
     build: CPythonBuild
     stripped: StrippedInstallTree
 
@@ -203,7 +207,7 @@ async def archive_distribution(
                 f"--extension-modules={EXTENSION_MODULES_FILE}",
                 f"--target-triple={request.target_triple}",
                 f"--tag={options.tag}",
-                f"--glibc-max-version={options.glibc_max_version}",
+                f"--glibc-max-version={request.glibc_max_version}",
                 f"--zstd-level={options.zstd_level}",
                 f"--out={OUT}",
                 f"--unpacked={UNPACKED}",
@@ -255,8 +259,11 @@ async def check_archives(request: RuntimeCheckRequest) -> RuntimeChecksPassed:
         ContainerStepResult,
         ContainerStep(
             toolchain=request.toolchain,
-            name=f"runtime-checks-{request.address.target_name}",
-            description=f"Run the archives of {request.address} in a clean container",
+            name=f"runtime-checks-{request.address.target_name}-{request.toolchain.target_name}",
+            description=(
+                f"Run the archives of {request.address} in a clean container "
+                f"({request.toolchain.target_name})"
+            ),
             script=request.script.path,
             input_digest=await Get(Digest, MergeDigests(inputs)),
             env=FrozenDict(
@@ -291,8 +298,14 @@ async def package_cpython_distribution(
         )
     if field_set.unavailable.value:
         raise DistributionError(f"{address} cannot be packaged: {field_set.unavailable.value}")
+    glibc_max_version = options.glibc_max_version or field_set.glibc_floor.value
+    if not glibc_max_version:
+        raise DistributionError(
+            f"{address}: no glibc_floor, the oldest glibc its binaries may need (the build "
+            "matrix's, for a Linux platform)."
+        )
     cpython = await referenced_target(field_set.cpython)
-    runtime_toolchain = await referenced_target(field_set.runtime_toolchain)
+    runtime_toolchains = await referenced_targets(field_set.runtime_toolchain)
     build = await Get(CPythonBuild, CPythonFieldSet, CPythonFieldSet.create(cpython))
     strip_script = await script_and_files(address, field_set.strip_script)
     check_script = await script_and_files(
@@ -302,19 +315,21 @@ async def package_cpython_distribution(
     stripped = await Get(StrippedInstallTree, StripRequest(build, strip_script))
     archives = await Get(
         DistributionArchives,
-        ArchiveRequest(address, field_set.target_triple.value, build, stripped),
+        ArchiveRequest(address, field_set.target_triple.value, glibc_max_version, build, stripped),
     )
-    await Get(
-        RuntimeChecksPassed,
-        RuntimeCheckRequest(
-            address,
-            runtime_toolchain.address,
-            check_script,
-            build,
-            archives,
-            field_set.runtime_emulation.value or "",
-        ),
-    )
+    # In turn: the checks' time limits hold for a machine that runs one of them.
+    for runtime_toolchain in runtime_toolchains:
+        await Get(
+            RuntimeChecksPassed,
+            RuntimeCheckRequest(
+                address,
+                runtime_toolchain.address,
+                check_script,
+                build,
+                archives,
+                field_set.runtime_emulation.value or "",
+            ),
+        )
     files: Tuple[str, ...] = archives.archives.files
     return BuiltPackage(
         archives.archives.digest, tuple(BuiltPackageArtifact(name) for name in files)

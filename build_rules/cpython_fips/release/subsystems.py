@@ -27,12 +27,12 @@ class ReleaseOptions(Subsystem):
         advanced=True,
     )
     glibc_max_version = StrOption(
-        default="2.31",
+        default=None,
         help=softwrap(
             """
-            The newest glibc symbol version a Linux distribution's binaries may need: the glibc
-            of the toolchains (Debian bullseye), so they run on any distribution with that glibc
-            or later.
+            The newest glibc symbol version a Linux distribution's binaries may need, in place of
+            the distribution's `glibc_floor` (its platform's sysroot, from the build matrix).
+            Validation only: the archives do not change.
             """
         ),
         advanced=True,

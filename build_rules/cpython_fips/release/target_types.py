@@ -48,6 +48,17 @@ class DistributionTargetTripleField(StringField):
     )
 
 
+class DistributionGlibcFloorField(StringField):
+    alias = "glibc_floor"
+    help = help_text(
+        """
+        The oldest glibc a Linux distribution runs on: the version of the sysroot its components
+        link against (the build matrix's `glibc_floor`). Packaging fails if an ELF file needs a
+        newer glibc symbol version (`[release].glibc_max_version` overrides it).
+        """
+    )
+
+
 class DistributionStripScriptField(SingleSourceField):
     alias = "strip_script"
     required = False
@@ -88,8 +99,9 @@ class DistributionRuntimeToolchainField(TargetReferenceField):
     expected_field = ToolchainPackagesField
     help = help_text(
         """
-        The `toolchain` whose image runs the runtime checks: a system without development
-        packages or any of the build's libraries, so only what the archives carry is used.
+        The `toolchain` targets whose images run the runtime checks, each in turn: systems
+        without development packages or any of the build's libraries, so only what the archives
+        carry is used.
         """
     )
 
@@ -114,6 +126,7 @@ class CPythonDistributionTarget(Target):
         DistributionCPythonField,
         DistributionUnavailableField,
         DistributionTargetTripleField,
+        DistributionGlibcFloorField,
         DistributionStripScriptField,
         DistributionRuntimeCheckScriptField,
         DistributionCheckFilesField,

@@ -11,12 +11,12 @@ from pants.util.strutil import help_text
 
 class ToolchainSuiteField(StringField):
     alias = "suite"
-    default = "bullseye"
+    default = "bookworm"
     value: str
     help = help_text(
         """
-        The Debian suite the image is made from. Its glibc is the oldest glibc the built
-        binaries run on (bullseye: 2.31, the oldest suite Debian's archive still serves).
+        The Debian suite the image is made from. What the components build runs on does not
+        depend on it: they link against the glibc sysroot of their platform (`glibc_sysroot`).
         """
     )
 
