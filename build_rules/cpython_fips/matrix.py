@@ -70,6 +70,9 @@ class Platform:
     # The oldest glibc the platform's binaries are to run on: the version of its
     # `glibc_sysroot` (sources/glibc-sysroot); "" where it has no glibc.
     glibc_floor: str = ""
+    # For a platform the toolchain has no LLVM runtime of (a cross build): the `source_archive`
+    # of the target's runtime package, which its sysroot takes the profile runtime from.
+    compiler_runtime: str = ""
 
     @property
     def builds_cpython(self) -> bool:
@@ -215,6 +218,7 @@ PLATFORMS: Tuple[Platform, ...] = (
         runtime_emulation="qemu-user",
         # glibc's first release for aarch64.
         glibc_floor="2.17",
+        compiler_runtime="sources/glibc-sysroot:libclang-rt-19-dev-arm64",
     ),
     Platform(
         name="macos-arm64",

@@ -14,6 +14,8 @@
 #   HOST_TRIPLE       optional: the GNU triple of a cross build, e.g. aarch64-linux-gnu (default:
 #                     the container's own)
 #   SYSROOT_EMULATOR  optional: runs the target's programs for the self-check of a cross build
+#   COMPILER_RUNTIME_DEB  optional: the Debian package of LLVM's runtime for the target
+#                     (libclang-rt-<version>-dev), for a target the toolchain has none of
 # and the files beside it: compat.c, compat.h.
 #
 # Output (/out):
@@ -33,6 +35,8 @@
 #   usr/lib/gcc/<triple>/<version>/
 #                           GCC's start files and libgcc, from the toolchain's GCC: clang finds its
 #                           runtime there, as it finds it in a Debian system
+#   lib/clang/<major>/      clang's resource directory for the target (bin/<triple>-clang's
+#                           -resource-dir): its headers, and the target's profile runtime for PGO
 #   SYSROOT.json            what the sysroot is: glibc version, triple, zig, clang and GCC versions
 set -euo pipefail
 
@@ -199,7 +203,8 @@ install_tools() {
     cat >"$OUT/bin/$TRIPLE-clang" <<EOF
 #!/bin/sh
 # clang for $TRIPLE against the sysroot this script is in (<sysroot>/bin/$TRIPLE-clang).
-exec $LLVM/clang --target=$TRIPLE --sysroot="\${0%/bin/*}" -fuse-ld=lld -static-libgcc \\
+exec $LLVM/clang --target=$TRIPLE --sysroot="\${0%/bin/*}" \\
+    -resource-dir="\${0%/bin/*}/lib/clang/${CLANG_VERSION%%.*}" -fuse-ld=lld -static-libgcc \\
     -Qunused-arguments "\$@"
 EOF
     for tool in ar nm ranlib strip objcopy objdump readelf; do
@@ -233,6 +238,25 @@ install_gcc_runtime() {
         [ -f "$from/$file" ] || die "no $file in $from"
         cp "$from/$file" "$to/"
     done
+}
+
+# clang's resource directory for the target, which bin/<triple>-clang names: the toolchain's
+# headers (stddef.h, the intrinsics...) and the target's profile runtime, which links the
+# instrumented programs of PGO builds: the toolchain's own for its architecture, for another the
+# one of COMPILER_RUNTIME_DEB (the same LLVM version's).
+install_resource_dir() {
+    local from to runtime=libclang_rt.profile-${TRIPLE%%-*}.a
+    from=$("$LLVM/clang" -print-resource-dir)
+    to=$OUT/lib/clang/${CLANG_VERSION%%.*}
+    mkdir -p "$to/lib/linux"
+    cp -r "$from/include" "$to/"
+    if [ -n "${COMPILER_RUNTIME_DEB:-}" ]; then
+        dpkg-deb --extract "$COMPILER_RUNTIME_DEB" "$WORK/compiler-runtime"
+        from=$WORK/compiler-runtime$from
+    fi
+    [ -f "$from/lib/linux/$runtime" ] ||
+        die "no $runtime in ${COMPILER_RUNTIME_DEB:-the toolchain}: LLVM $CLANG_VERSION's runtime for $TRIPLE is needed"
+    cp "$from/lib/linux/$runtime" "$to/lib/linux/"
 }
 
 # glibc's first symbol version for the architecture (GLIBC_2.2.5 on x86_64, GLIBC_2.17 on
@@ -336,6 +360,13 @@ EOF
     done
     [ "$(cat "$check/floor.out")" = "7 1.414" ] || die "floor printed the wrong result"
     [ "$(cat "$check/compat.out")" = "compat -1" ] || die "compat printed the wrong result"
+    # What a PGO build does: an instrumented program links (with the resource directory's
+    # profile runtime), writes its raw profile where LLVM_PROFILE_FILE says, and that merges.
+    log "self-check: a profile of floor.c (-fprofile-instr-generate, run, llvm-profdata merge)"
+    "$CC" -O2 -pthread -fprofile-instr-generate -o "$check/profiled" "$check/floor.c" -lm
+    LLVM_PROFILE_FILE=$check/floor.profraw "${EMULATOR[@]}" "$check/profiled" >/dev/null
+    "$LLVM/llvm-profdata" merge -o "$check/floor.profdata" "$check/floor.profraw"
+    [ -s "$check/floor.profdata" ] || die "llvm-profdata merged no profile"
 }
 
 write_description() {
@@ -350,6 +381,7 @@ generate_stubs
 install_libraries
 install_headers
 install_tools
+install_resource_dir
 install_gcc_runtime
 install_libcrypt
 install_compat

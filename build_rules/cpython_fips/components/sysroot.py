@@ -20,8 +20,10 @@ from cpython_fips.components.build import (
 )
 from cpython_fips.components.target_types import (
     ComponentSysrootField,
+    GlibcSysrootCompilerRuntimeField,
     GlibcSysrootSourceField,
     GlibcSysrootVersionField,
+    SourceArchiveReferenceField,
 )
 from cpython_fips.references import referenced_target
 
@@ -35,14 +37,18 @@ class GlibcSysrootFieldSet(ComponentFieldSet):
 
     source: GlibcSysrootSourceField
     glibc_version: GlibcSysrootVersionField
+    compiler_runtime: GlibcSysrootCompilerRuntimeField
 
     def build_request(self) -> ComponentBuildRequest:
+        archives: list[tuple[str, SourceArchiveReferenceField]] = [("ZIGLANG_WHEEL", self.source)]
+        if self.compiler_runtime.value:
+            archives.append(("COMPILER_RUNTIME_DEB", self.compiler_runtime))
         return ComponentBuildRequest(
             address=self.address,
             toolchain=self.toolchain,
             script=self.script,
             files=(self.files,),
-            archives=(("ZIGLANG_WHEEL", self.source),),
+            archives=tuple(archives),
             env=FrozenDict({"GLIBC_VERSION": self.glibc_version.value, **(self.env.value or {})}),
             timeout=self.timeout.value,
         )

@@ -197,9 +197,26 @@ class GlibcSysrootVersionField(StringField):
     )
 
 
+class GlibcSysrootCompilerRuntimeField(SourceArchiveReferenceField):
+    alias = "compiler_runtime"
+    help = help_text(
+        """
+        For a target the toolchain has no compiler runtime of (a cross build): the
+        `source_archive` of a Debian package of LLVM's runtime for it (`libclang-rt-<version>-dev`
+        of the target's architecture, of the toolchain's LLVM version), whose profile runtime
+        links the instrumented programs of PGO builds.
+        """
+    )
+
+
 class GlibcSysrootTarget(Target):
     alias = "glibc_sysroot"
-    core_fields = (*COMPONENT_FIELDS, GlibcSysrootSourceField, GlibcSysrootVersionField)
+    core_fields = (
+        *COMPONENT_FIELDS,
+        GlibcSysrootSourceField,
+        GlibcSysrootVersionField,
+        GlibcSysrootCompilerRuntimeField,
+    )
     help = help_text(
         """
         A sysroot to compile and link against an older glibc than the toolchain's own, for one
