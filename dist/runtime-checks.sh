@@ -40,7 +40,8 @@ for unpacked in /in/unpacked/*; do
     # FIPS mode, turned on as the README says.
     fips_mode=(env "OPENSSL_CONF=$root/share/ssl/openssl-fips.cnf"
         "OPENSSL_MODULES=$root/share/ssl/ossl-modules")
-    install_check=("$here/checks/check_install.py" "$EXTENSION_MODULES" "$EXPECTED_OPENSSL_VERSION")
+    install_check=("$here/checks/check_install.py" "$EXTENSION_MODULES" "$EXPECTED_OPENSSL_VERSION"
+        ${RUNTIME_EMULATION:+--emulated})
     echo "== $kind: $python"
     run_limited "$install_limit" "$attempts" "$python" "${install_check[@]}" || failed=1
     echo "== $kind, FIPS mode"
