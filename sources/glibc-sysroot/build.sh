@@ -191,6 +191,11 @@ install_headers() {
     sed -i "s|$expects.*|#define __GLIBC_MINOR__ ${GLIBC_VERSION#*.}|" "$INCLUDE/features.h"
 }
 
+# bin/NAME, a script that runs PROGRAM with its arguments.
+write_wrapper() {
+    printf '#!/bin/sh\nexec %s "$@"\n' "$2" >"$OUT/bin/$1"
+}
+
 # The wrappers in bin/: the clang of every component build, and LLVM's binary tools under the
 # names build systems look for.
 install_tools() {
@@ -208,13 +213,13 @@ exec $LLVM/clang --target=$TRIPLE --sysroot="\${0%/bin/*}" \\
     -Qunused-arguments "\$@"
 EOF
     for tool in ar nm ranlib strip objcopy objdump readelf; do
-        printf '#!/bin/sh\nexec %s "$@"\n' "$LLVM/llvm-$tool" >"$OUT/bin/$TRIPLE-$tool"
+        write_wrapper "$TRIPLE-$tool" "$LLVM/llvm-$tool"
     done
     # The build machine's compiler, for programs a build runs while building (BUILD_CC): clang
     # too, so that the options a configure script picks for clang suit it.
-    printf '#!/bin/sh\nexec %s "$@"\n' "$LLVM/clang" >"$OUT/bin/build-clang"
+    write_wrapper build-clang "$LLVM/clang"
     for tool in llvm-ar llvm-profdata llvm-bolt merge-fdata; do
-        [ ! -x "$LLVM/$tool" ] || printf '#!/bin/sh\nexec %s "$@"\n' "$LLVM/$tool" >"$OUT/bin/$tool"
+        [ ! -x "$LLVM/$tool" ] || write_wrapper "$tool" "$LLVM/$tool"
     done
     chmod 755 "$OUT"/bin/*
     CC=$OUT/bin/$TRIPLE-clang
