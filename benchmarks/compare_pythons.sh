@@ -1,18 +1,29 @@
 #!/bin/bash
 # Speed of several Python interpreters, side by side in one run of a few standard pyperformance
-# benchmarks. Prints each benchmark's mean time per interpreter, how many times faster each one
-# is than the first (the baseline), and the geometric mean of those ratios.
+# benchmarks. Prints each benchmark's mean time and relative standard deviation per interpreter,
+# how many times faster each one is than the first (the baseline), and the geometric mean of
+# those ratios.
 #
 #   benchmarks/compare_pythons.sh NAME=PYTHON NAME=PYTHON [NAME=PYTHON...]
 #   e.g. benchmarks/compare_pythons.sh shared=/tmp/a/python/bin/python3 static=/tmp/b/python/bin/python3
 #
-# Needs PyPI through pip (pyperformance makes a venv per interpreter with pyperf). Environment:
-# BENCHMARKS (comma-separated pyperformance names), PYPERFORMANCE_ARGS (default --fast). Run it on
-# a quiet machine: the interpreters are measured one after the other.
+# Needs PyPI through pip, or pip's configuration pointing at a directory of the wheels of
+# pyperformance-requirements.txt (pyperformance makes a venv per interpreter with pyperf; see
+# compare_in_trixie.sh). Environment: BENCHMARKS (comma-separated pyperformance names; default: the
+# fixed set below), PYPERFORMANCE_ARGS (default --fast), RUNNER_PYTHON (runs pyperformance itself;
+# default python3). Run it on a quiet machine: the interpreters are measured one after the other.
 set -euo pipefail
 
 (($# >= 2)) || { sed -n '2,11p' "$0" >&2; exit 2; }
-benchmarks=${BENCHMARKS:-nbody,richards,float,json_dumps,regex_v8,deltablue,chaos,go}
+# Pure-Python benchmarks of pyperformance without third-party requirements (35 benchmarks: some
+# names are groups), so that they run offline and on any CPython 3.10+.
+default_benchmarks=chaos,comprehensions,coroutines,deepcopy,deltablue,fannkuch,float,generators,go
+default_benchmarks+=,hexiom,json_dumps,json_loads,logging,nbody,nqueens,pathlib,pickle_pure_python
+default_benchmarks+=,pidigits,pyflate,raytrace,regex_compile,regex_dna,regex_effbot,regex_v8
+default_benchmarks+=,richards,scimark,spectral_norm,sqlite_synth,telco,unpack_sequence
+default_benchmarks+=,unpickle_pure_python,xml_etree
+benchmarks=${BENCHMARKS:-$default_benchmarks}
+here=$(cd "$(dirname "$0")" && pwd)
 read -ra pyperformance_args <<<"${PYPERFORMANCE_ARGS:---fast}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/compare-pythons.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -28,8 +39,8 @@ for pair in "$@"; do
     names+=("$name")
 done
 
-python3 -m venv "$work/runner"
-"$work/runner/bin/pip" install -q pyperformance==1.14.0 pyperf==2.10.0
+"${RUNNER_PYTHON:-python3}" -m venv "$work/runner"
+"$work/runner/bin/pip" install -q -r "$here/pyperformance-requirements.txt"
 for pair in "$@"; do
     name=${pair%%=*} python=${pair#*=}
     echo "== $name: $python ($("$python" -VV | tr '\n' ' '))"
@@ -44,17 +55,23 @@ work, baseline, *others = sys.argv[1:]
 names = [baseline, *others]
 suites = {name: pyperf.BenchmarkSuite.load(f"{work}/{name}.json") for name in names}
 benchmarks = sorted(suites[baseline].get_benchmark_names())
-print(f"\n{'benchmark':<14}" + "".join(f"{name:>14}" for name in names)
+# Each interpreter's mean, and its spread: the standard deviation over pyperf's values, relative.
+print(f"\n{'benchmark':<24}" + "".join(f"{name + ' (±%)':>22}" for name in names)
       + "".join(f"{baseline + '/' + name:>18}" for name in others))
 ratios = {name: [] for name in others}
 for bench in benchmarks:
-    mean = {name: suite.get_benchmark(bench).mean() for name, suite in suites.items()}
+    found = {name: suite.get_benchmark(bench) for name, suite in suites.items()}
+    mean = {name: found[name].mean() for name in names}
+    spread = {name: 100 * found[name].stdev() / mean[name] if found[name].get_nvalue() > 1 else 0.0
+              for name in names}
     for name in others:
         ratios[name].append(mean[baseline] / mean[name])
-    print(f"{bench:<14}" + "".join(f"{mean[name] * 1e3:>12.1f}ms" for name in names)
+    print(f"{bench:<24}" + "".join(f"{mean[name] * 1e3:>13.4g}ms ±{spread[name]:>4.1f}%" for name in names)
           + "".join(f"{ratios[name][-1]:>18.3f}" for name in others))
 print()
 for name in others:
     geomean = math.exp(sum(map(math.log, ratios[name])) / len(ratios[name]))
-    print(f"geometric mean: {name} is {geomean:.3f}x as fast as {baseline}")
+    faster = sum(ratio > 1 for ratio in ratios[name])
+    print(f"geometric mean over {len(ratios[name])} benchmarks: {name} is {geomean:.3f}x as fast as"
+          f" {baseline} (faster on {faster})")
 PY

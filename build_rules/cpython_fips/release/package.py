@@ -243,6 +243,8 @@ class RuntimeCheckRequest:
     archives: DistributionArchives
     # `runtime_emulation`: "" when the containers run natively.
     emulation: str
+    # CPython's regression tests too, or the install checks only (see `runtime_toolchain`).
+    regression_tests: bool
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,7 @@ async def check_archives(request: RuntimeCheckRequest) -> RuntimeChecksPassed:
                     "EXPECTED_OPENSSL_VERSION": request.build.openssl_version,
                     "EXTENSION_MODULES": f"/in/{EXTENSION_MODULES_FILE}",
                     **({"RUNTIME_EMULATION": request.emulation} if request.emulation else {}),
+                    "REGRESSION_TESTS": "1" if request.regression_tests else "0",
                 }
             ),
         ),
@@ -317,8 +320,9 @@ async def package_cpython_distribution(
         DistributionArchives,
         ArchiveRequest(address, field_set.target_triple.value, glibc_max_version, build, stripped),
     )
-    # In turn: the checks' time limits hold for a machine that runs one of them.
-    for runtime_toolchain in runtime_toolchains:
+    # In turn: the checks' time limits hold for a machine that runs one of them. The first system
+    # runs CPython's regression tests as well (see `runtime_toolchain`).
+    for index, runtime_toolchain in enumerate(runtime_toolchains):
         await Get(
             RuntimeChecksPassed,
             RuntimeCheckRequest(
@@ -328,6 +332,7 @@ async def package_cpython_distribution(
                 build,
                 archives,
                 field_set.runtime_emulation.value or "",
+                regression_tests=index == 0,
             ),
         )
     files: Tuple[str, ...] = archives.archives.files

@@ -101,7 +101,10 @@ class DistributionRuntimeToolchainField(TargetReferenceField):
         """
         The `toolchain` targets whose images run the runtime checks, each in turn: systems
         without development packages or any of the build's libraries, so only what the archives
-        carry is used.
+        carry is used. The first runs every check, CPython's regression tests included; each
+        further one (another system: an older glibc, say) runs the install checks of every
+        archive, in both modes (imports, OpenSSL, FIPS mode, venv and pip, the functions newer
+        than the glibc floor), which is what differs from one system to the next.
         """
     )
 
