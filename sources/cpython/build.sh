@@ -462,6 +462,8 @@ write_build_info() {
     local python args
     python=$(interpreter_in "$OUT/install")
     mapfile -t args < <(configure_args)
+    CPYTHON_COMPILER=$("$CC" --version | head -n 1)
+    export CPYTHON_COMPILER
     # -B: running it must not write byte-code into the install tree.
     run_target "$python" -B "$HERE/describe.py" "$VERSION" "$FLAVOUR" "${args[@]}" >"$OUT/build-info.json"
 }

@@ -55,6 +55,9 @@ def main() -> None:
         "flavour": flavour,
         "source": source(),
         "configure_args": configure_args,
+        # The compiler that built it (its `--version`'s first line), set by build.sh: the
+        # configuration's CC is what extension modules build with on the user's machine.
+        "compiler": os.environ["CPYTHON_COMPILER"],
         "openssl_version": ssl.OPENSSL_VERSION,
         "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
         "python_exe": relative(os.path.realpath(sys.executable)),

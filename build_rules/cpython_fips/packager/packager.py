@@ -149,12 +149,13 @@ def python_json(info: dict, triple: str, components: List[dict], static_libs: Li
             "object_file_format": "elf",
         },
         # Our additions (ignored by readers of format 8): what is bundled, from which source,
-        # and the provenance of the CPython source itself.
+        # the provenance of the CPython source itself, and how it was built.
         "cpython_fips": {
             "flavour": flavour,
             "openssl_version": info["openssl_version"],
             "source": info["source"],
             "configure_args": info["configure_args"],
+            "compiler": info["compiler"],
             "components": components,
         },
     }
