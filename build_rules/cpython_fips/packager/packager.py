@@ -87,6 +87,16 @@ def build_options(flavour: str) -> str:
 # --- PYTHON.json --------------------------------------------------------------------------------
 
 
+def object_file_format(info: dict) -> str:
+    """What the static libraries' objects are, in python-build-standalone's spelling: clang's
+    LTO leaves LLVM bitcode in libpython3.X.a (linkable only with an LLVM of that version or
+    later), where every other build leaves ELF objects (GCC's LTO adds -ffat-lto-objects)."""
+    clang = re.search(r"clang version (\d+\.\d+\.\d+)", info["compiler"])
+    if clang and "--with-lto" in info["configure_args"]:
+        return f"llvm-bitcode:{clang.group(1)}"
+    return "elf"
+
+
 def python_json(info: dict, triple: str, components: List[dict], static_libs: List[str]) -> dict:
     flavour = info["flavour"]
     prefixed = {key: f"install/{path}" for key, path in info["python_paths"].items()}
@@ -146,7 +156,7 @@ def python_json(info: dict, triple: str, components: List[dict], static_libs: Li
             "inittab_object": None,
             "inittab_source": None,
             "inittab_cflags": [],
-            "object_file_format": "elf",
+            "object_file_format": object_file_format(info),
         },
         # Our additions (ignored by readers of format 8): what is bundled, from which source,
         # the provenance of the CPython source itself, and how it was built.

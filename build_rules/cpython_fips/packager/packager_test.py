@@ -203,3 +203,14 @@ def test_elf_files_must_be_built_for_the_target() -> None:
     assert expectations.elf_machine("aarch64-unknown-linux-gnu") == "EM_AARCH64"
     with pytest.raises(ValueError, match="no ELF machine is known for the target riscv64"):
         expectations.elf_machine("riscv64-unknown-linux-gnu")
+
+
+def test_object_file_format_names_clang_lto_bitcode() -> None:
+    clang = "Debian clang version 19.1.7 (3~deb12u1)"
+    lto = ["--enable-optimizations", "--with-lto"]
+    assert packager.object_file_format({"compiler": clang, "configure_args": lto}) == (
+        "llvm-bitcode:19.1.7"
+    )
+    assert packager.object_file_format({"compiler": clang, "configure_args": []}) == "elf"
+    gcc = "gcc (Debian 10.2.1-6) 10.2.1 20210110"
+    assert packager.object_file_format({"compiler": gcc, "configure_args": lto}) == "elf"
