@@ -7,7 +7,17 @@ set -euo pipefail
 # Bytes, not characters, for the ELF magic below.
 export LC_ALL=C
 
-readonly STRIP=${HOST_TRIPLE:+$HOST_TRIPLE-}strip
+# Native builds strip with LLVM's strip (the toolchain's one LLVM): GNU strip 2.40 turns an
+# interpreter BOLT has rewritten into one that crashes at start (it warns that sections "can't be
+# allocated in segment" and exits 0). Cross builds, which BOLT does not run on, keep their binutils.
+if [ -n "${HOST_TRIPLE:-}" ]; then
+    STRIP=$HOST_TRIPLE-strip
+else
+    llvm_strip=(/usr/lib/llvm-*/bin/llvm-strip)
+    STRIP=${llvm_strip[0]}
+    [ -x "$STRIP" ] || { echo "error: no LLVM strip in the toolchain ($STRIP)" >&2; exit 1; }
+fi
+readonly STRIP
 readonly FIPS_MODULE=share/ssl/ossl-modules/fips.so
 readonly TREE=/out/install
 

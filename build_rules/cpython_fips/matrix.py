@@ -73,6 +73,12 @@ class Platform:
     # For a platform the toolchain has no LLVM runtime of (a cross build): the `source_archive`
     # of the target's runtime package, which its sysroot takes the profile runtime from.
     compiler_runtime: str = ""
+    # The first CPython whose flavours with `bolt` get BOLT here (configure's --enable-bolt,
+    # llvm-bolt from the toolchain): the post-link layout of the interpreter by a profile of the
+    # same task PGO trains with. "" where BOLT does not run: LLVM's BOLT rewrites x86_64 and
+    # aarch64 ELF files, but its instrumented interpreter runs on the build machine, which a cross
+    # build's cannot. 3.13: 3.12 has --enable-bolt too, but has not been built here.
+    bolt_from: str = ""
 
     @property
     def builds_cpython(self) -> bool:
@@ -108,6 +114,12 @@ class Platform:
             # One per line (build.sh reads them with mapfile).
             "CPYTHON_CROSS_CONFIGURE_CACHE": "\n".join(self.cross_configure_cache),
         }
+
+    def optimisation_env(self, version: "CPythonVersion", flavour: "Flavour") -> Dict[str, str]:
+        """The post-link optimisation of sources/cpython/build.sh for one build: BOLT for the
+        flavours that take it, of the versions from `bolt_from`."""
+        bolt = flavour.bolt and self.bolt_from and version.key >= version_key(self.bolt_from)
+        return {"CPYTHON_BOLT": "1"} if bolt else {}
 
     def sysroot_env(self) -> Dict[str, str]:
         """The cross settings of sources/glibc-sysroot/build.sh."""
@@ -176,6 +188,10 @@ class Flavour:
     # What the //dist target names add for it: `cpython-3.13-x86_64-linux<suffix>`.
     dist_suffix: str
     freethreaded: bool = False
+    # Whether BOLT lays out its interpreter after PGO and LTO, where the platform runs BOLT
+    # (Platform.bolt_from): the GIL release flavour. The freethreaded one has not been through
+    # BOLT here yet.
+    bolt: bool = False
 
 
 PLATFORMS: Tuple[Platform, ...] = (
@@ -187,6 +203,7 @@ PLATFORMS: Tuple[Platform, ...] = (
         gnu_host="x86_64-linux-gnu",
         openssl_target="linux-x86_64",
         glibc_floor="2.17",
+        bolt_from="3.13",
     ),
     Platform(
         name="linux-aarch64",
@@ -255,7 +272,7 @@ VERSIONS: Tuple[CPythonVersion, ...] = (
 )
 
 FLAVOURS: Tuple[Flavour, ...] = (
-    Flavour(name="pgo+lto", dist_suffix=""),
+    Flavour(name="pgo+lto", dist_suffix="", bolt=True),
     Flavour(name="noopt", dist_suffix="-noopt"),
     Flavour(name="freethreaded+pgo+lto", dist_suffix="-freethreaded", freethreaded=True),
     Flavour(name="freethreaded+noopt", dist_suffix="-freethreaded-noopt", freethreaded=True),

@@ -94,3 +94,19 @@ def test_cross_settings() -> None:
     assert {"ac_cv_computed_gotos=yes", "ac_cv_aligned_required=no"} <= set(cache)
     # Every aarch64 flavour runs the one native noopt interpreter of its version.
     assert aarch64.build_python(v313) == "sources/cpython:3.13-noopt-linux-x86_64"
+
+
+def test_bolt_for_native_x86_64_release_builds_from_313() -> None:
+    x86_64 = BUILD_MATRIX.platform("linux-x86_64")
+    aarch64 = BUILD_MATRIX.platform("linux-aarch64")
+    version = {v.minor: v for v in BUILD_MATRIX.versions}
+    flavour = {f.name: f for f in FLAVOURS}
+    bolt = {"CPYTHON_BOLT": "1"}
+    assert x86_64.optimisation_env(version["3.13"], flavour["pgo+lto"]) == bolt
+    assert x86_64.optimisation_env(version["3.14"], flavour["pgo+lto"]) == bolt
+    assert x86_64.optimisation_env(version["3.13"], flavour["freethreaded+pgo+lto"]) == {}
+    assert x86_64.optimisation_env(version["3.12"], flavour["pgo+lto"]) == {}
+    assert x86_64.optimisation_env(version["3.13"], flavour["noopt"]) == {}
+    assert x86_64.optimisation_env(version["3.13"], flavour["freethreaded+noopt"]) == {}
+    # A cross build cannot run BOLT's instrumented interpreter.
+    assert aarch64.optimisation_env(version["3.13"], flavour["pgo+lto"]) == {}

@@ -15,6 +15,9 @@
 #                          (MODULE_BUILDTYPE=static, 3.11+) or setup-local (Modules/Setup.local,
 #                          3.10)
 #   CPYTHON_EXTRA_CONFIGURE_ARGS  optional: this version's own configure arguments, one per line
+#   CPYTHON_BOLT           optional, 1 in a native pgo+lto build: BOLT lays the interpreter out
+#                          after PGO and LTO (configure's --enable-bolt), from a profile of the
+#                          same training task
 #   CPYTHON_EXTENSION_MODULES  the modules it must build, and the test modules
 #                          (extension-modules.txt: see its header)
 #   OPENSSL_PREFIX         the `openssl` target's install tree (/in/openssl)
@@ -80,6 +83,36 @@ if [ -n "$HOST" ]; then
     mapfile -t CROSS_CONFIGURE_CACHE <<<"${CPYTHON_CROSS_CONFIGURE_CACHE:?a cross build (HOST_TRIPLE) needs CPYTHON_CROSS_CONFIGURE_CACHE}"
 fi
 readonly EMULATOR CROSS_CONFIGURE_CACHE
+readonly BOLT=${CPYTHON_BOLT:-0}
+# llvm-bolt's options for instrumenting and rewriting: configure's default, which leaves alone the
+# functions LLVM 19's BOLT cannot rewrite (computed gotos), and libffi (its functions' names start
+# with ffi_; -skip-funcs takes regular expressions): its hand-written assembly jumps into a table
+# of fixed-size blocks by a computed offset, blocks BOLT removed as unreachable, so that the
+# instrumented interpreter crashed in its first ctypes call.
+readonly BOLT_COMMON_FLAGS=(
+    -update-debug-sections
+    "-skip-funcs=_PyEval_EvalFrameDefault,sre_ucs1_match/1,sre_ucs2_match/1,sre_ucs4_match/1,ffi_.*"
+)
+# ... and for rewriting the interpreter from the profile, configure's default without the options
+# that broke this interpreter with llvm-bolt 19 (found by running the training task with the
+# rewritten interpreter, and by the packager's validation):
+#   -icf=1       folds identical functions although C compares their addresses: datetime + int
+#                no longer raised TypeError (test_datetime);
+#   -frame-opt=hot  the interpreter crashed at start;
+#   -inline-all (and -inline-ap, which only tunes it)  llvm-bolt itself crashed updating the debug
+#                information (-update-debug-sections), which the full archive's users keep;
+#   -use-gnu-stack  puts BOLT's new segment in the PT_GNU_STACK header's place: without that
+#                header, the interpreter's stack is executable.
+readonly BOLT_APPLY_FLAGS=(
+    -reorder-blocks=ext-tsp -reorder-functions=cdsort -split-functions -split-eh
+    -reorder-functions-use-hot-size -peepholes=none -jump-tables=aggressive
+    -indirect-call-promotion=all -dyno-stats
+)
+if [ "$BOLT" = 1 ]; then
+    # BOLT's instrumented interpreter runs the training task on the build machine.
+    [ -z "$HOST" ] || die "CPYTHON_BOLT is for native builds, not a cross build to $HOST"
+    [[ $FLAVOUR == *pgo+lto ]] || die "CPYTHON_BOLT is for the pgo+lto flavours, not $FLAVOUR"
+fi
 : "${OPENSSL_PREFIX:?OPENSSL_PREFIX must name the OpenSSL install tree}"
 : "${DEPS_PREFIX:?DEPS_PREFIX must name the merged static libraries}"
 # The extension modules every build must have, and the test modules (see the file's header).
@@ -121,7 +154,13 @@ interpreter_in() {
 # gets a second RUNPATH entry, RIGIN/../lib, relative to the working directory (a place to
 # inject libraries from). configure's copy of the flags (CONFIGURE_LDFLAGS_NODIST) is in every
 # link command anyway, so the PGO builds give make an empty LDFLAGS_NODIST to pass on.
-readonly PGO_MAKE_ARGS=("LDFLAGS_NODIST=")
+PGO_MAKE_ARGS=("LDFLAGS_NODIST=")
+# BOLT rewrites the interpreter only: configure adds libpython.so to BOLT_BINARIES in a shared
+# build, but the interpreter, which links libpython's objects itself, never loads it, so the
+# profile run would write no profile of it and the merge would fail.
+# shellcheck disable=SC2016  # $(BUILDPYTHON) is make's
+[ "$BOLT" != 1 ] || PGO_MAKE_ARGS+=('BOLT_BINARIES=$(BUILDPYTHON)')
+readonly PGO_MAKE_ARGS
 
 # Runs a program built for the target: under the emulator in a cross build.
 # The target's environment under the emulator: where the dynamic loader finds the system
@@ -203,7 +242,14 @@ configure_args() {
         )
     fi
     case $FLAVOUR in
-        *pgo+lto) args+=(--enable-optimizations --with-lto) ;;
+        *pgo+lto)
+            args+=(--enable-optimizations --with-lto)
+            [ "$BOLT" != 1 ] || args+=(
+                --enable-bolt
+                "BOLT_COMMON_FLAGS=${BOLT_COMMON_FLAGS[*]}"
+                "BOLT_APPLY_FLAGS=${BOLT_COMMON_FLAGS[*]} ${BOLT_APPLY_FLAGS[*]}"
+            )
+            ;;
         *noopt) ;;
         *) die "unknown flavour $FLAVOUR" ;;
     esac
@@ -274,6 +320,7 @@ build() {
         make_cross_with_profile
     elif [[ $FLAVOUR == *pgo+lto ]]; then
         make -j"$JOBS" "${PGO_MAKE_ARGS[@]}"
+        [ "$BOLT" != 1 ] || check_bolted_interpreter
     else
         make -j"$JOBS"
     fi
@@ -292,6 +339,21 @@ make_variable() {
     # shellcheck disable=SC2016  # $(...) is make's
     printf 'print-variable:\n\t@echo $(%s)\n' "$1" |
         make -s --no-print-directory -f Makefile -f - print-variable
+}
+
+# The interpreter BOLT rewrote runs the training task once more, which the interpreter before it
+# passed: BOLT's rewriting went wrong on this interpreter before (BOLT_APPLY_FLAGS), and the
+# runtime checks' regression tests would not have seen it.
+check_bolted_interpreter() {
+    local task
+    task=$(make_variable PROFILE_TASK)
+    log "the interpreter BOLT rewrote runs the training task: ./python $task"
+    # shellcheck disable=SC2086  # the task is a list of arguments
+    ./python $task >"$WORK/bolt-check.log" 2>&1 || {
+        tail -n 40 "$WORK/bolt-check.log"
+        die "the interpreter BOLT rewrote fails the training task that it passed before BOLT (above): llvm-bolt miscompiled it; see BOLT_APPLY_FLAGS"
+    }
+    log "it passes: $(tail -n 1 "$WORK/bolt-check.log")"
 }
 
 # PGO in a cross build: the Makefile's profile run starts ./python directly, which the build
