@@ -83,6 +83,13 @@ if [ -n "$HOST" ]; then
     mapfile -t CROSS_CONFIGURE_CACHE <<<"${CPYTHON_CROSS_CONFIGURE_CACHE:?a cross build (HOST_TRIPLE) needs CPYTHON_CROSS_CONFIGURE_CACHE}"
 fi
 readonly EMULATOR CROSS_CONFIGURE_CACHE
+# LLVM 19's tail duplication no longer copies the interpreter loop's dispatch, a computed goto
+# with hundreds of predecessors and successors, into the code of each instruction: every
+# instruction jumps back to one shared indirect jump, which the CPU predicts far worse (about 10%
+# slower on pyperformance, measured upstream: llvm-project issue 106846, fixed in LLVM 20). Raising
+# the limit that stops it restores the duplication. With LTO the code is generated when linking, so
+# the linker gets it too; check_dispatch_duplicated verifies it in every interpreter we build.
+readonly TAIL_DUPLICATION_LIMIT=-tail-dup-pred-size=5000
 readonly BOLT=${CPYTHON_BOLT:-0}
 # llvm-bolt's options for instrumenting and rewriting: configure's default, which leaves alone the
 # functions LLVM 19's BOLT cannot rewrite (computed gotos), and libffi (its functions' names start
@@ -298,7 +305,8 @@ build() {
     # and the shell as a literal $ORIGIN.
     # shellcheck disable=SC2016  # $ORIGIN is for the dynamic linker, not the shell
     export LDFLAGS_NODIST='-Wl,-rpath,\$$ORIGIN/../lib -Wl,--exclude-libs,ALL -Wl,-z,relro,-z,now -Wl,-z,noexecstack'
-    export CFLAGS_NODIST="-fstack-protector-strong"
+    LDFLAGS_NODIST+=" -Wl,-mllvm,$TAIL_DUPLICATION_LIMIT"
+    export CFLAGS_NODIST="-fstack-protector-strong -mllvm $TAIL_DUPLICATION_LIMIT"
     case $BUILTIN_MODULES_VIA in
         # Every stdlib extension module that configure enables is linked into libpython.
         module-buildtype) export MODULE_BUILDTYPE=static ;;
@@ -324,6 +332,7 @@ build() {
     else
         make -j"$JOBS"
     fi
+    check_dispatch_duplicated
     log "make install"
     # COMPILEALL_OPTS: the standard library's byte-code is compiled in one process, in sorted
     # order. make install's default, a pool of processes (-j0), made .pyc files that differed
@@ -339,6 +348,21 @@ make_variable() {
     # shellcheck disable=SC2016  # $(...) is make's
     printf 'print-variable:\n\t@echo $(%s)\n' "$1" |
         make -s --no-print-directory -f Makefile -f - print-variable
+}
+
+# The interpreter loop's dispatch is copied into each instruction's code (TAIL_DUPLICATION_LIMIT):
+# its function has at least one indirect jump for every two of the instructions it dispatches to
+# (the computed goto's targets, Python/opcode_targets.h), not the one shared jump of LLVM 19's
+# default, whatever the target's branch instruction (x86_64 jmp *reg, aarch64 br reg).
+check_dispatch_duplicated() {
+    local targets jumps
+    targets=$(grep -c '&&TARGET_' Python/opcode_targets.h)
+    jumps=$("$TARGET_TRIPLE-objdump" -d --no-show-raw-insn \
+        --disassemble-symbols=_PyEval_EvalFrameDefault "$(make_variable BUILDPYTHON)" |
+        grep -cE '[[:space:]](jmp[a-z]*[[:space:]]+\*|br[[:space:]]+x[0-9]+)') || true
+    log "the interpreter loop has $jumps indirect jumps for $targets instructions"
+    [ "$jumps" -ge $((targets / 2)) ] ||
+        die "the interpreter loop's dispatch is not duplicated ($jumps indirect jumps for $targets instructions): the compiler ignored $TAIL_DUPLICATION_LIMIT"
 }
 
 # The interpreter BOLT rewrote runs the training task once more, which the interpreter before it
