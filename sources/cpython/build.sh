@@ -90,6 +90,14 @@ readonly EMULATOR CROSS_CONFIGURE_CACHE
 # the limit that stops it restores the duplication. With LTO the code is generated when linking, so
 # the linker gets it too; check_dispatch_duplicated verifies it in every interpreter we build.
 readonly TAIL_DUPLICATION_LIMIT=-tail-dup-pred-size=5000
+# The pgo+lto training task: configure's default, the regression tests' --pgo subset, with the
+# tests that failed re-run once (-w, named --rerun since 3.13). Where the task's exit status fails
+# the build (BOLT's instrumented run in the Makefile's profile-bolt-stamp, and
+# check_bolted_interpreter), a test that failed only because the machine was busy must not:
+# test_sqlite3's 30 s subprocess timeout expired once beside another build. A miscompiled
+# interpreter fails its tests again when they are re-run.
+# shellcheck disable=SC2016  # $(TESTTIMEOUT) is make's
+readonly PROFILE_TASK='-m test --pgo --timeout=$(TESTTIMEOUT) -w'
 readonly BOLT=${CPYTHON_BOLT:-0}
 # llvm-bolt's options for instrumenting and rewriting: configure's default, which leaves alone the
 # functions LLVM 19's BOLT cannot rewrite (computed gotos), and libffi (its functions' names start
@@ -250,7 +258,7 @@ configure_args() {
     fi
     case $FLAVOUR in
         *pgo+lto)
-            args+=(--enable-optimizations --with-lto)
+            args+=(--enable-optimizations --with-lto "PROFILE_TASK=$PROFILE_TASK")
             [ "$BOLT" != 1 ] || args+=(
                 --enable-bolt
                 "BOLT_COMMON_FLAGS=${BOLT_COMMON_FLAGS[*]}"
@@ -401,8 +409,12 @@ make_cross_with_profile() {
     export "${profile_file?}"
     log "profile run under ${EMULATOR[*]}: ./python $task"
     # shellcheck disable=SC2086  # the task is a list of arguments
+    # As the Makefile's native profile run (profile-run-stamp), a failed test does not fail the
+    # build: the task is for its profile, and the tests that fail only under the emulator are not
+    # this build's defects (the runtime checks run the tests that matter). Its summary is logged.
     run_target ./python $task >"$WORK/profile-run.log" 2>&1 || {
-        tail -n 40 "$WORK/profile-run.log"; die "the profile task failed under the emulator"
+        tail -n 20 "$WORK/profile-run.log"
+        log "warning: tests of the profile task failed under the emulator (above); the profile is kept"
     }
     unset LLVM_PROFILE_FILE
     profiles=$(find . -name '*.profclangr' | wc -l)
