@@ -363,11 +363,15 @@ make_variable() {
 # (the computed goto's targets, Python/opcode_targets.h), not the one shared jump of LLVM 19's
 # default, whatever the target's branch instruction (x86_64 jmp *reg, aarch64 br reg).
 check_dispatch_duplicated() {
-    local targets jumps
+    local targets interpreter jumps
     targets=$(grep -c '&&TARGET_' Python/opcode_targets.h)
-    jumps=$("$TARGET_TRIPLE-objdump" -d --no-show-raw-insn \
-        --disassemble-symbols=_PyEval_EvalFrameDefault "$(make_variable BUILDPYTHON)" |
-        grep -cE '[[:space:]](jmp[a-z]*[[:space:]]+\*|br[[:space:]]+x[0-9]+)') || true
+    interpreter=$(make_variable BUILDPYTHON)
+    "$TARGET_TRIPLE-objdump" -d --no-show-raw-insn --disassemble-symbols=_PyEval_EvalFrameDefault \
+        "$interpreter" >"$WORK/interpreter-loop.s" ||
+        die "$TARGET_TRIPLE-objdump could not disassemble $interpreter"
+    grep -q '<_PyEval_EvalFrameDefault>:' "$WORK/interpreter-loop.s" ||
+        die "$interpreter has no symbol _PyEval_EvalFrameDefault to count the interpreter loop's jumps in"
+    jumps=$(grep -cE '[[:space:]](jmp[a-z]*[[:space:]]+\*|br[[:space:]]+x[0-9]+)' "$WORK/interpreter-loop.s") || true
     log "the interpreter loop has $jumps indirect jumps for $targets instructions"
     [ "$jumps" -ge $((targets / 2)) ] ||
         die "the interpreter loop's dispatch is not duplicated ($jumps indirect jumps for $targets instructions): the compiler ignored $TAIL_DUPLICATION_LIMIT"
