@@ -47,7 +47,7 @@ for pair in "$@"; do
     pairs+=("$name=$root/bin/python3")
 done
 
-image=$(cd "$here/.." && ./pants make-toolchain-image sources/toolchain:bench-trixie)
+image=$(cd "$here/.." && ./pants --no-pantsd make-toolchain-image sources/toolchain:bench-trixie)
 python=$(docker run --rm --network none "$image" python3.13 -c \
     'import platform, sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}", platform.machine())')
 read -r python_version machine <<<"$python"

@@ -2,7 +2,9 @@
 # Speed of several Python interpreters, side by side in one run of a few standard pyperformance
 # benchmarks. Prints each benchmark's mean time and relative standard deviation per interpreter,
 # how many times faster each one is than the first (the baseline), and the geometric mean of
-# those ratios.
+# those ratios. The interpreters take turns benchmark by benchmark, in alternating order, so that
+# a machine whose speed drifts during the run (a shared VM's neighbours) slows them alike instead
+# of whichever ran its whole suite in the slow minutes.
 #
 #   benchmarks/compare_pythons.sh NAME=PYTHON NAME=PYTHON [NAME=PYTHON...]
 #   e.g. benchmarks/compare_pythons.sh shared=/tmp/a/python/bin/python3 static=/tmp/b/python/bin/python3
@@ -44,16 +46,43 @@ done
 for pair in "$@"; do
     name=${pair%%=*} python=${pair#*=}
     echo "== $name: $python ($("$python" -VV | tr '\n' ' '))"
-    (cd "$work" && "$work/runner/bin/pyperformance" run "${pyperformance_args[@]}" \
-        --python="$python" -b "$benchmarks" -o "$work/$name.json")
+    mkdir "$work/$name"
+done
+pairs=("$@")
+IFS=, read -ra benchmark_list <<<"$benchmarks"
+for index in "${!benchmark_list[@]}"; do
+    benchmark=${benchmark_list[index]}
+    for pair in "${pairs[@]}"; do
+        name=${pair%%=*} python=${pair#*=}
+        echo "== $benchmark with $name"
+        # pyperformance makes each interpreter's venv once, in the working directory, and reuses it.
+        (cd "$work" && "$work/runner/bin/pyperformance" run "${pyperformance_args[@]}" \
+            --python="$python" -b "$benchmark" -o "$work/$name/$benchmark.json")
+    done
+    # The next benchmark starts with the interpreter that ran last.
+    for ((first = 0, last = ${#pairs[@]} - 1; first < last; first++, last--)); do
+        swap=${pairs[first]} pairs[first]=${pairs[last]} pairs[last]=$swap
+    done
 done
 
 "$work/runner/bin/python" - "$work" "${names[@]}" <<'PY'
-import math, sys
+import math, pathlib, sys
 import pyperf
 work, baseline, *others = sys.argv[1:]
 names = [baseline, *others]
-suites = {name: pyperf.BenchmarkSuite.load(f"{work}/{name}.json") for name in names}
+def load_suite(name):
+    """The benchmarks of every run of this interpreter (one file per benchmark group)."""
+    suite = None
+    for path in sorted(pathlib.Path(work, name).glob("*.json")):
+        part = pyperf.BenchmarkSuite.load(str(path))
+        if suite is None:
+            suite = part
+        else:
+            for benchmark in part.get_benchmarks():
+                suite.add_benchmark(benchmark)
+    return suite
+
+suites = {name: load_suite(name) for name in names}
 benchmarks = sorted(suites[baseline].get_benchmark_names())
 # Each interpreter's mean, and its spread: the standard deviation over pyperf's values, relative.
 print(f"\n{'benchmark':<24}" + "".join(f"{name + ' (±%)':>22}" for name in names)
