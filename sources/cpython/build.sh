@@ -411,11 +411,11 @@ make_cross_with_profile() {
     [[ $profile_file == LLVM_PROFILE_FILE=* ]] || die "the Makefile has no LLVM_PROF_FILE: not a clang build?"
     export "${profile_file?}"
     log "profile run under ${EMULATOR[*]}: ./python $task"
-    # shellcheck disable=SC2086  # the task is a list of arguments
     # A failed test does not fail the build here (as in 3.12's Makefile; 3.13's fails the native
     # build): the task runs for its profile, a test can fail for the emulator's own reasons
     # (signals, timing, /proc), and the runtime checks run the regression tests on the archive in
     # an arm64 container. The failures' summary is logged.
+    # shellcheck disable=SC2086  # the task is a list of arguments
     run_target ./python $task >"$WORK/profile-run.log" 2>&1 || {
         tail -n 20 "$WORK/profile-run.log"
         log "warning: tests of the profile task failed under the emulator (above); the profile is kept"
