@@ -31,6 +31,34 @@ else
     install_limit=600 regression_limit=900 attempts=2
 fi
 
+# fips_mode ROOT: the environment of FIPS mode for the tree at ROOT, turned on as the README says.
+fips_mode() {
+    fips_env=(env "OPENSSL_CONF=$1/share/ssl/openssl-fips.cnf"
+        "OPENSSL_MODULES=$1/share/ssl/ossl-modules")
+}
+
+# The archives' install checks, in both modes, are independent of one another and mostly one
+# process each: they run as many at a time as there are CPUs (one after another, the aarch64
+# archives' six took most of their step under qemu, with one of two cores idle). Each one's output
+# is kept, and printed in the order they were started once all have ended.
+install_results=$(mktemp -d)
+install_checks=()
+# start_install_check TITLE COMMAND...: starts a check in the background once fewer than one per
+# CPU are running.
+start_install_check() {
+    local number=${#install_checks[@]}
+    install_checks+=("$1")
+    shift
+    while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
+    {
+        local status=0
+        run_limited "$install_limit" "$attempts" "$@" >"$install_results/$number.out" 2>&1 ||
+            status=$?
+        echo "$status" >"$install_results/$number.status"
+    } &
+}
+
+full_archive=""
 for unpacked in /in/unpacked/*; do
     kind=$(basename "$unpacked")
     # The full archive holds the tree under python/install, the others under python/.
@@ -38,34 +66,44 @@ for unpacked in /in/unpacked/*; do
     [ -d "$root" ] || root=$unpacked/python
     interpreters=("$root"/bin/python3.*[0-9t])
     python=${interpreters[0]}
-    # FIPS mode, turned on as the README says.
-    fips_mode=(env "OPENSSL_CONF=$root/share/ssl/openssl-fips.cnf"
-        "OPENSSL_MODULES=$root/share/ssl/ossl-modules")
     install_check=("$here/checks/check_install.py" "$EXTENSION_MODULES" "$EXPECTED_OPENSSL_VERSION"
         ${RUNTIME_EMULATION:+--emulated})
-    echo "== $kind: $python"
-    run_limited "$install_limit" "$attempts" "$python" "${install_check[@]}" || failed=1
-    echo "== $kind, FIPS mode"
-    run_limited "$install_limit" "$attempts" "${fips_mode[@]}" "$python" \
-        "${install_check[@]}" --fips || failed=1
-    # The full archive ships the test package (the others do not): its regression tests run.
-    [ "$root" = "$unpacked/python/install" ] || continue
-    if [ "${REGRESSION_TESTS:-1}" = 0 ]; then
-        echo "== $kind: CPython's regression tests run in the first runtime system only"
-        continue
+    fips_mode "$root"
+    start_install_check "$kind: $python" "$python" "${install_check[@]}"
+    start_install_check "$kind, FIPS mode" "${fips_env[@]}" "$python" "${install_check[@]}" --fips
+    # The full archive ships the test package (the others do not): its regression tests run below.
+    if [ "$root" = "$unpacked/python/install" ]; then
+        full_archive=$kind full_root=$root full_python=$python
     fi
-    stdlib=$("$python" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')
+done
+wait
+for number in "${!install_checks[@]}"; do
+    echo "== ${install_checks[$number]}"
+    cat "$install_results/$number.out"
+    [ "$(cat "$install_results/$number.status")" = 0 ] || failed=1
+done
+
+# CPython's regression tests, from the full archive, in both modes: each run takes every CPU.
+if [ -z "$full_archive" ]; then
+    echo "FAIL: no full archive (with python/install) among /in/unpacked: no regression tests ran"
+    failed=1
+elif [ "${REGRESSION_TESTS:-1}" = 0 ]; then
+    echo "== $full_archive: CPython's regression tests run in the first runtime system only"
+else
+    stdlib=$("$full_python" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')
     if [ ! -d "$stdlib/test" ]; then
         echo "FAIL: the full archive has no $stdlib/test: CPython's regression tests cannot run"
         failed=1
-        continue
+    else
+        regression_tests=("$here/checks/regression_tests.py" "${emulation[@]}")
+        echo "== $full_archive: CPython's regression tests"
+        run_limited "$regression_limit" "$attempts" "$full_python" "${regression_tests[@]}" ||
+            failed=1
+        echo "== $full_archive: CPython's regression tests, FIPS mode"
+        fips_mode "$full_root"
+        run_limited "$regression_limit" "$attempts" "${fips_env[@]}" "$full_python" \
+            "${regression_tests[@]}" --fips || failed=1
     fi
-    regression_tests=("$here/checks/regression_tests.py" "${emulation[@]}")
-    echo "== $kind: CPython's regression tests"
-    run_limited "$regression_limit" "$attempts" "$python" "${regression_tests[@]}" || failed=1
-    echo "== $kind: CPython's regression tests, FIPS mode"
-    run_limited "$regression_limit" "$attempts" "${fips_mode[@]}" "$python" \
-        "${regression_tests[@]}" --fips || failed=1
-done
+fi
 [ "$failed" -eq 0 ] || { echo "error: a runtime check failed (FAIL lines above)" >&2; exit 1; }
 echo "all runtime checks passed"
