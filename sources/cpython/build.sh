@@ -95,8 +95,13 @@ readonly TAIL_DUPLICATION_LIMIT=-tail-dup-pred-size=5000
 # timeouts for a slow machine (SHORT_TIMEOUT to timeout/40 = 120 s, LONG_TIMEOUT to 1200 s). The
 # task's exit status fails the build (the Makefile's profile-run-stamp and profile-bolt-stamp,
 # check_bolted_interpreter), and test_sqlite3 once failed it beside another build when its child
-# process overran the default SHORT_TIMEOUT of 30 s. (regrtest refuses --pgo with --rerun.)
-readonly PROFILE_TASK='-m test --pgo --timeout=4800'
+# process overran the default SHORT_TIMEOUT of 30 s. (regrtest refuses --pgo with --rerun.) The
+# tests run in JOBS worker processes (-j), as the build's make does, instead of one after another
+# on one core: the task runs three times in a BOLT build (PGO's profile, BOLT's profile, the check
+# of the rewritten interpreter), the second one instrumented and slow, and once under qemu-user in
+# a cross build. Each process writes its own profile (the profiles' %p, BOLT's
+# -instrumentation-file-append-pid), which are merged as before.
+readonly PROFILE_TASK="-m test --pgo --timeout=4800 -j$JOBS"
 readonly BOLT=${CPYTHON_BOLT:-0}
 # llvm-bolt's options for instrumenting and rewriting: configure's default, which leaves alone the
 # functions LLVM 19's BOLT cannot rewrite (computed gotos), and libffi (its functions' names start
@@ -175,6 +180,18 @@ PGO_MAKE_ARGS=("LDFLAGS_NODIST=")
 # shellcheck disable=SC2016  # $(BUILDPYTHON) is make's
 [ "$BOLT" != 1 ] || PGO_MAKE_ARGS+=('BOLT_BINARIES=$(BUILDPYTHON)')
 readonly PGO_MAKE_ARGS
+
+# Builds the instrumented interpreter of a PGO build (the Makefile's profile-gen-stamp) without
+# LTO, which configure's --with-lto gives both builds: clang's PGO instruments the source
+# (-fprofile-instr-generate), so the profile counts the same regions whatever the instrumented
+# build's optimisation, and only the optimised build uses LTO. This spares the instrumented build
+# its ThinLTO links (libpython.so's and the static interpreter's, each compiling all of
+# libpython's code again). The last -fno-lto wins over configure's -flto=thin, on the compiler's
+# command lines (CFLAGS_NODIST after configure's copy) and on the linker's.
+make_instrumented_build() {
+    make -j"$JOBS" "${PGO_MAKE_ARGS[@]}" "CFLAGS_NODIST=$CFLAGS_NODIST -fno-lto" \
+        "LDFLAGS_NODIST=-fno-lto" profile-gen-stamp
+}
 
 # Runs a program built for the target: under the emulator in a cross build.
 # The target's environment under the emulator: where the dynamic loader finds the system
@@ -334,6 +351,7 @@ build() {
     if [ -n "$HOST" ] && [[ $FLAVOUR == *pgo+lto ]]; then
         make_cross_with_profile
     elif [[ $FLAVOUR == *pgo+lto ]]; then
+        make_instrumented_build
         make -j"$JOBS" "${PGO_MAKE_ARGS[@]}"
         [ "$BOLT" != 1 ] || check_bolted_interpreter
     else
@@ -398,7 +416,7 @@ check_bolted_interpreter() {
 # (LLVM_PROF_MERGER), then the optimised build from the merged profile.
 make_cross_with_profile() {
     local task profiles profile_file merge
-    make -j"$JOBS" "${PGO_MAKE_ARGS[@]}" profile-gen-stamp
+    make_instrumented_build
     # The task's tests start the interpreter again as a subprocess: only the host's binfmt_misc
     # registration of qemu-user runs those (README, host requirements), and QEMU_LD_PREFIX gives
     # them the target's libraries, as the emulator's -L gives them to the first process.
